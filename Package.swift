@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Arbor",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "arbor", targets: ["arbor"]),
+        .library(name: "ArborCore", targets: ["ArborCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries, wrapped thinly; each names its Debian provider.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Kernel interfaces Swift cannot call directly (variadic fcntl/ioctl, renameat2).
+        .target(name: "CArborSystem"),
+        .target(
+            name: "ArborCore",
+            dependencies: ["CArchive", "COpenSSL", "CZlib", "CArborSystem"]
+        ),
+        .executableTarget(
+            name: "arbor",
+            dependencies: [
+                "ArborCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ArborCoreTests",
+            dependencies: ["ArborCore"]
+        ),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["ArborCore"]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

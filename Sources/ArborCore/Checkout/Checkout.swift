@@ -1,0 +1,210 @@
+// `checkout`: materialise a tree under a destination directory. Every path is created relative
+// to an open directory descriptor with O_NOFOLLOW, and names come from validated dirtrees (one
+// component, never `.` or `..`), so nothing is ever written outside the destination, whatever
+// symlinks the tree or an existing destination (--union) contains.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+
+/// Options of `checkout`.
+public struct CheckoutOptions: Sendable {
+    /// Do not apply ownership (and drop setuid/setgid bits), as a non-root user would.
+    public var userMode = false
+    /// Check out only this path of the tree.
+    public var subpath: String?
+    /// Write into an existing destination, replacing files that are in the way.
+    public var union = false
+    /// Fail instead of copying when a hardlink is impossible.
+    public var requireHardlinks = false
+    /// Always copy, never hardlink.
+    public var forceCopy = false
+    /// Creates default options.
+    public init() {}
+}
+
+/// What a checkout did.
+public struct CheckoutStats: Sendable {
+    /// Files hardlinked from the repository.
+    public var linked = 0
+    /// Files copied (and verified).
+    public var copied = 0
+    /// Directories created.
+    public var directories = 0
+}
+
+extension Repository {
+    /// Whether this checkout can hardlink objects: only when the object's inode carries exactly
+    /// what the checkout must show (as `ostree`).
+    func canHardlink(_ options: CheckoutOptions) -> Bool {
+        if options.forceCopy { return false }
+        switch mode {
+        case .bare: return !options.userMode
+        case .bareUser: return options.userMode
+        case .bareUserOnly: return true
+        case .archive: return false
+        }
+    }
+
+    /// Checks out `rev` (optionally only `options.subpath`) into `destination`.
+    public func checkout(_ rev: String, destination: String, options: CheckoutOptions) throws -> CheckoutStats {
+        let lock = try? lock(.shared)
+        defer { lock?.release() }
+        let commitSum = try resolveRev(rev)
+        let commit = try loadCommit(commitSum)
+        if options.requireHardlinks && !canHardlink(options) && !options.forceCopy {
+            throw ArborError.invalidArgument("hardlinks are impossible from a \(mode.rawValue) repository\(options.userMode ? " in user mode" : " without --user-mode")")
+        }
+        var tree = commit.rootTree, meta = commit.rootMeta
+        var fileLeaf: (String, Checksum)?
+        if let sub = options.subpath {
+            let comps = sub.split(separator: "/").map(String.init).filter { !$0.isEmpty && $0 != "." }
+            for (i, c) in comps.enumerated() {
+                if c == ".." { throw ArborError.invalidArgument("invalid subpath \(sub)") }
+                let t = try loadDirTree(tree)
+                if let d = t.dirs.first(where: { $0.name == c }) {
+                    tree = d.tree; meta = d.meta
+                } else if i == comps.count - 1, let f = t.files.first(where: { $0.name == c }) {
+                    fileLeaf = (c, f.checksum)
+                } else {
+                    throw ArborError.notFound("no such path in \(rev): \(sub)")
+                }
+            }
+        }
+        // The destination's parent is the user's choice; the destination itself and everything below is ours.
+        let (parentPath, leaf) = splitPath(destination)
+        let parent = try openDirectory(path: parentPath)
+        let ctx = CheckoutContext(repo: self, options: options, hardlink: canHardlink(options))
+        if let (name, checksum) = fileLeaf {
+            if !options.union || !parent.exists(leaf) { try parent.mkdir(leaf, mode: 0o700) }
+            let dir = try ctx.openExistingDir(parent, leaf)
+            try ctx.checkoutFile(name: name, checksum: checksum, in: dir)
+            return ctx.stats
+        }
+        let dirMeta = try loadDirMeta(meta)
+        if parent.exists(leaf) && !options.union {
+            throw ArborError.invalidArgument("destination \(destination) already exists (use --union to write into it)")
+        }
+        try ctx.checkoutDir(tree: tree, meta: dirMeta, name: leaf, in: parent)
+        return ctx.stats
+    }
+}
+
+/// Splits a path into its parent directory and last component.
+func splitPath(_ path: String) -> (String, String) {
+    var p = Substring(path)
+    while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+    guard let slash = p.lastIndex(of: "/") else { return (".", String(p)) }
+    let parent = p[..<slash]
+    return (parent.isEmpty ? "/" : String(parent), String(p[p.index(after: slash)...]))
+}
+
+final class CheckoutContext: @unchecked Sendable {
+    let repo: Repository
+    let options: CheckoutOptions
+    var hardlink: Bool
+    private let mutex = Mutex()
+    private var _stats = CheckoutStats()
+    var stats: CheckoutStats { mutex.withLock { _stats } }
+
+    init(repo: Repository, options: CheckoutOptions, hardlink: Bool) {
+        self.repo = repo
+        self.options = options
+        self.hardlink = hardlink
+    }
+
+    func openExistingDir(_ parent: FileDescriptor, _ name: String) throws -> FileDescriptor {
+        do { return try parent.openDirectory(name) } catch let e as ArborError {
+            if case let .system(_, _, err) = e, err == ENOTDIR || err == ELOOP {
+                throw ArborError.invalidArgument("\(parent.join(name)) exists and is not a directory")
+            }
+            throw e
+        }
+    }
+
+    func checkoutDir(tree: Checksum, meta: DirMeta, name: String, in parent: FileDescriptor) throws {
+        let t = try repo.loadDirTree(tree)
+        let created = try parent.mkdir(name, mode: 0o700)
+        if !created && !options.union { throw ArborError.system(op: "mkdir", path: parent.join(name), errno: EEXIST) }
+        let dir = try openExistingDir(parent, name)
+        mutex.withLock { _stats.directories += 1 }
+        if t.files.count >= 64 {
+            // Large directories: link or copy on every core.
+            let errors = Mutex()
+            var first: Error?
+            DispatchQueue.concurrentPerform(iterations: 2) { worker in
+                var i = worker
+                while i < t.files.count {
+                    if errors.withLock({ first != nil }) { return }
+                    do { try checkoutFile(name: t.files[i].name, checksum: t.files[i].checksum, in: dir) } catch {
+                        errors.withLock { if first == nil { first = error } }
+                        return
+                    }
+                    i += 2
+                }
+            }
+            if let e = first { throw e }
+        } else {
+            for f in t.files { try checkoutFile(name: f.name, checksum: f.checksum, in: dir) }
+        }
+        for d in t.dirs {
+            try checkoutDir(tree: d.tree, meta: try repo.loadDirMeta(d.meta), name: d.name, in: dir)
+        }
+        if !options.userMode {
+            if fchown(dir.raw, meta.uid, meta.gid) != 0 { throw ArborError.errno("chown", dir.path) }
+            if !meta.xattrs.isEmpty { try XattrIO.write(fd: dir.raw, path: dir.path, meta.xattrs) }
+        }
+        let mode = options.userMode ? meta.mode & 0o1777 : meta.mode & 0o7777
+        if fchmod(dir.raw, mode_t(mode)) != 0 { throw ArborError.errno("chmod", dir.path) }
+    }
+
+    func checkoutFile(name: String, checksum: Checksum, in dir: FileDescriptor) throws {
+        if options.union, let st = try dir.statIfExists(name) {
+            if st.st_mode & S_IFMT == S_IFDIR {
+                throw ArborError.invalidArgument("\(dir.join(name)) is a directory; the tree has a file there")
+            }
+            try dir.unlink(name)
+        }
+        if hardlink {
+            let (d, n) = repo.looseName(checksum, .file)
+            if linkat(repo.objectsDir.raw, "\(d)/\(n)", dir.raw, name, 0) == 0 {
+                mutex.withLock { _stats.linked += 1 }
+                return
+            }
+            let err = errno
+            if err == ENOENT { throw ArborError.missingObject(name: ObjectName(checksum, .file).description) }
+            if options.requireHardlinks || (err != EXDEV && err != EMLINK && err != EPERM) {
+                throw ArborError.system(op: "link", path: dir.join(name), errno: err)
+            }
+        }
+        try copyFile(name: name, checksum: checksum, in: dir)
+        mutex.withLock { _stats.copied += 1 }
+    }
+
+    private func copyFile(name: String, checksum: Checksum, in dir: FileDescriptor) throws {
+        let info = try repo.contentInfo(checksum)
+        let meta = info.meta
+        if meta.isSymlink {
+            try dir.symlink(meta.symlinkTarget, name)
+            if !options.userMode {
+                if fchownat(dir.raw, name, meta.uid, meta.gid, AT_SYMLINK_NOFOLLOW) != 0 { throw ArborError.errno("chown", dir.join(name)) }
+                if !meta.xattrs.isEmpty { try XattrIO.write(dir: dir, name: name, meta.xattrs) }
+            }
+            return
+        }
+        let fd = try dir.openat(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+        do {
+            try repo.readContent(checksum, verify: true) { try fd.writeAll($0) }
+            if options.userMode {
+                if fchmod(fd.raw, mode_t(meta.mode & 0o777)) != 0 { throw ArborError.errno("chmod", fd.path) }
+            } else {
+                if fchown(fd.raw, meta.uid, meta.gid) != 0 { throw ArborError.errno("chown", fd.path) }
+                if fchmod(fd.raw, mode_t(meta.mode & 0o7777)) != 0 { throw ArborError.errno("chmod", fd.path) }
+                if !meta.xattrs.isEmpty { try XattrIO.write(fd: fd.raw, path: fd.path, meta.xattrs) }
+            }
+        } catch {
+            try? dir.unlink(name)
+            throw error
+        }
+    }
+}

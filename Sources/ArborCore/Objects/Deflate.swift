@@ -1,0 +1,83 @@
+// Raw deflate streams (window bits -15) for `.filez` payloads (spec §5).
+import CZlib
+
+/// Compresses a stream into raw deflate.
+final class RawDeflater {
+    private var stream = z_stream()
+    private var out = [UInt8](repeating: 0, count: 128 * 1024)
+
+    init(level: Int32) throws {
+        let r = deflateInit2_(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        if r != Z_OK { throw ArborError.invalidArgument("deflateInit failed (\(r))") }
+    }
+
+    deinit { deflateEnd(&stream) }
+
+    /// Feeds input; `finish` flushes the end of the stream. Output goes to `sink`.
+    func feed(_ input: UnsafeRawBufferPointer, finish: Bool, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(input.count)
+        let flush = finish ? Z_FINISH : Z_NO_FLUSH
+        while true {
+            let (r, produced): (Int32, Int) = out.withUnsafeMutableBytes { o in
+                stream.next_out = o.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                stream.avail_out = uInt(o.count)
+                let r = deflate(&stream, flush)
+                return (r, o.count - Int(stream.avail_out))
+            }
+            if r == Z_STREAM_ERROR { throw ArborError.invalidArgument("deflate failed") }
+            if produced > 0 { try out.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+            if finish {
+                if r == Z_STREAM_END { return }
+            } else if stream.avail_in == 0 && stream.avail_out != 0 {
+                return
+            }
+        }
+    }
+}
+
+/// Decompresses a raw deflate stream.
+final class RawInflater {
+    private var stream = z_stream()
+    private var out = [UInt8](repeating: 0, count: 128 * 1024)
+    private(set) var finished = false
+    let object: String
+
+    init(object: String) throws {
+        self.object = object
+        let r = inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        if r != Z_OK { throw ArborError.invalidArgument("inflateInit failed (\(r))") }
+    }
+
+    deinit { inflateEnd(&stream) }
+
+    /// Feeds compressed input; inflated bytes go to `sink`. Data after the end of the stream is an error.
+    func feed(_ input: UnsafeRawBufferPointer, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if input.isEmpty { return }
+        if finished { throw ArborError.corruptObject(name: object, reason: "data after the end of the compressed stream") }
+        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(input.count)
+        while stream.avail_in > 0 || !finished {
+            let (r, produced): (Int32, Int) = out.withUnsafeMutableBytes { o in
+                stream.next_out = o.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                stream.avail_out = uInt(o.count)
+                let r = inflate(&stream, Z_NO_FLUSH)
+                return (r, o.count - Int(stream.avail_out))
+            }
+            if produced > 0 { try out.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+            switch r {
+            case Z_STREAM_END:
+                finished = true
+                if stream.avail_in > 0 { throw ArborError.corruptObject(name: object, reason: "data after the end of the compressed stream") }
+                return
+            case Z_OK:
+                if stream.avail_in == 0 && produced < out.count { return }
+            case Z_BUF_ERROR:
+                if stream.avail_in == 0 { return }
+                throw ArborError.corruptObject(name: object, reason: "bad compressed data")
+            default:
+                throw ArborError.corruptObject(name: object, reason: "bad compressed data")
+            }
+        }
+    }
+}

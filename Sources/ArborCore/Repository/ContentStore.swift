@@ -1,0 +1,162 @@
+// Reading content objects in each storage mode (spec §5):
+//   bare            the real file or symlink; metadata from the inode
+//   bare-user       a regular file; true metadata in `user.ostreemeta` (uuua(ayay)); symlinks hold target + NUL
+//   bare-user-only  the file or symlink; uid = gid = 0, no xattrs
+//   archive         .filez: archive header, then a raw deflate payload
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A content object's metadata and uncompressed size, read without reading the content.
+public struct ContentInfo: Sendable {
+    /// Ownership, mode, symlink target and xattrs.
+    public var meta: FileMeta
+    /// The content length (0 for symlinks).
+    public var size: UInt64
+}
+
+extension Repository {
+    static let bareUserMetaType = GVariantType.tuple([.uint32, .uint32, .uint32, FileMeta.xattrsType])
+
+    /// Reads a content object's metadata and size.
+    public func contentInfo(_ checksum: Checksum) throws -> ContentInfo {
+        let name = ObjectName(checksum, .file).description
+        let (d, n) = looseName(checksum, .file)
+        let rel = "\(d)/\(n)"
+        guard let st = try objectsDir.statIfExists(rel) else { throw ArborError.missingObject(name: name) }
+        switch mode {
+        case .bare, .bareUserOnly:
+            let isLink = st.st_mode & S_IFMT == S_IFLNK
+            guard isLink || st.st_mode & S_IFMT == S_IFREG else {
+                throw ArborError.corruptObject(name: name, reason: "not a regular file or symlink")
+            }
+            let sub = try objectsDir.openDirectory(d)
+            let target = isLink ? try sub.readlink(n) : ""
+            if mode == .bareUserOnly {
+                return ContentInfo(meta: FileMeta(uid: 0, gid: 0, mode: UInt32(st.st_mode), symlinkTarget: target),
+                                   size: isLink ? 0 : UInt64(st.st_size))
+            }
+            let xattrs: [Xattr]
+            if isLink {
+                xattrs = try XattrIO.read(dir: sub, name: n)
+            } else {
+                let fd = try sub.openRead(n)
+                xattrs = try XattrIO.read(fd: fd.raw, path: fd.path)
+            }
+            return ContentInfo(meta: FileMeta(uid: st.st_uid, gid: st.st_gid, mode: UInt32(st.st_mode), symlinkTarget: target, xattrs: xattrs),
+                               size: isLink ? 0 : UInt64(st.st_size))
+        case .bareUser:
+            guard st.st_mode & S_IFMT == S_IFREG, let fd = try openObject(checksum, .file) else {
+                throw ArborError.corruptObject(name: name, reason: "not a regular file")
+            }
+            let meta = try bareUserMeta(fd: fd, name: name)
+            if meta.isSymlink {
+                var m = meta
+                m.symlinkTarget = try bareUserSymlinkTarget(fd: fd, name: name)
+                return ContentInfo(meta: m, size: 0)
+            }
+            return ContentInfo(meta: meta, size: UInt64(st.st_size))
+        case .archive:
+            guard let fd = try openObject(checksum, .file) else { throw ArborError.missingObject(name: name) }
+            let (meta, size, _) = try readArchiveHeader(fd: fd, name: name)
+            return ContentInfo(meta: meta, size: size)
+        }
+    }
+
+    func bareUserMeta(fd: FileDescriptor, name: String) throws -> FileMeta {
+        guard let raw = XattrIO.get(fd: fd.raw, name: "user.ostreemeta") else {
+            throw ArborError.corruptObject(name: name, reason: "missing user.ostreemeta")
+        }
+        let v = try parseNormal(raw, as: Self.bareUserMetaType, name: name)
+        guard case let .tuple(c) = v, c.count == 4, case let .uint32(uid) = c[0], case let .uint32(gid) = c[1],
+              case let .uint32(mode) = c[2] else { throw ArborError.corruptObject(name: name, reason: "bad user.ostreemeta") }
+        let m = UInt32(bigEndian: mode)
+        let meta = FileMeta(uid: UInt32(bigEndian: uid), gid: UInt32(bigEndian: gid), mode: m,
+                            symlinkTarget: m & 0o170000 == 0o120000 ? "-" : "", xattrs: try parseXattrs(c[3], object: name))
+        try meta.validate(object: name)
+        return meta
+    }
+
+    func bareUserSymlinkTarget(fd: FileDescriptor, name: String) throws -> String {
+        let bytes = try fd.readAll(limit: 1 << 20)
+        guard bytes.count >= 2, bytes.last == 0, !bytes.dropLast().contains(0) else {
+            throw ArborError.corruptObject(name: name, reason: "bad symlink target")
+        }
+        guard let s = String(validating: bytes.dropLast(), as: UTF8.self) else {
+            throw ArborError.corruptObject(name: name, reason: "symlink target is not UTF-8")
+        }
+        return s
+    }
+
+    /// Reads and parses the header of a `.filez`; leaves `fd` positioned at the payload.
+    func readArchiveHeader(fd: FileDescriptor, name: String) throws -> (FileMeta, UInt64, Int) {
+        var prefix = [UInt8](repeating: 0, count: 8)
+        let got = try prefix.withUnsafeMutableBytes { try readFully(fd, into: $0) }
+        guard got == 8 else { throw ArborError.corruptObject(name: name, reason: "truncated header") }
+        let len = Int(prefix[0]) << 24 | Int(prefix[1]) << 16 | Int(prefix[2]) << 8 | Int(prefix[3])
+        guard len <= 1 << 20 else { throw ArborError.corruptObject(name: name, reason: "header length \(len) out of range") }
+        var header = prefix + [UInt8](repeating: 0, count: len)
+        let got2 = try header.withUnsafeMutableBytes { try readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[8...])) }
+        guard got2 == len else { throw ArborError.corruptObject(name: name, reason: "truncated header") }
+        return try FileMeta.parseArchiveHeader(header, object: name)
+    }
+
+    /// Streams a content object's bytes (nothing for a symlink) to `sink` and returns its
+    /// metadata. With `verify`, the object is re-hashed and a mismatch throws after the last chunk.
+    @discardableResult
+    public func readContent(_ checksum: Checksum, verify: Bool,
+                            sink: (UnsafeRawBufferPointer) throws -> Void) throws -> ContentInfo {
+        try withoutActuallyEscaping(sink) { sink in try readContentImpl(checksum, verify: verify, sink: sink) }
+    }
+
+    private func readContentImpl(_ checksum: Checksum, verify: Bool,
+                                 sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> ContentInfo {
+        let name = ObjectName(checksum, .file).description
+        let info = try contentInfo(checksum)
+        let hasher = verify ? SHA256Hasher() : nil
+        hasher?.update(info.meta.canonicalHeader())
+        var total: UInt64 = 0
+        let feed: (UnsafeRawBufferPointer) throws -> Void = { chunk in
+            total += UInt64(chunk.count)
+            if total > info.size { throw ArborError.corruptObject(name: name, reason: "content longer than its header says") }
+            hasher?.update(chunk)
+            try sink(chunk)
+        }
+        if info.meta.isRegular {
+            guard let fd = try openObject(checksum, .file) else { throw ArborError.missingObject(name: name) }
+            var buf = [UInt8](repeating: 0, count: 256 * 1024)
+            if mode == .archive {
+                _ = try readArchiveHeader(fd: fd, name: name)
+                let inflater = try RawInflater(object: name)
+                while true {
+                    let n = try buf.withUnsafeMutableBytes { try fd.read(into: $0) }
+                    if n == 0 { break }
+                    try buf.withUnsafeBytes { try inflater.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n]), sink: feed) }
+                }
+                if !inflater.finished { throw ArborError.corruptObject(name: name, reason: "truncated compressed data") }
+            } else {
+                while true {
+                    let n = try buf.withUnsafeMutableBytes { try fd.read(into: $0) }
+                    if n == 0 { break }
+                    try buf.withUnsafeBytes { try feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                }
+            }
+            if total != info.size { throw ArborError.corruptObject(name: name, reason: "content shorter than its header says") }
+        }
+        if let h = hasher, h.finalize() != checksum {
+            throw ArborError.corruptObject(name: name, reason: "checksum mismatch")
+        }
+        return info
+    }
+}
+
+/// Reads until `buffer` is full or end of file; returns the bytes read.
+func readFully(_ fd: FileDescriptor, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    var off = 0
+    while off < buffer.count {
+        let n = try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[off...]))
+        if n == 0 { break }
+        off += n
+    }
+    return off
+}

@@ -1,0 +1,168 @@
+// Writing objects (spec §4, "Transactions / staging"): new objects are written into a private
+// staging directory under tmp/, made durable with one syncfs, renamed into objects/ children
+// before parents (content, dirmeta, dirtree, commit), and only then may a ref name them.
+// A process killed at any point leaves no partial object in objects/: at worst a staging
+// directory that the next transaction removes.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CArborSystem
+
+/// A set of objects being added to a repository. Thread-safe: commit workers write in parallel.
+public final class Transaction: @unchecked Sendable {
+    /// The repository written to.
+    public let repo: Repository
+    let staging: FileDescriptor
+    let stagingName: String
+    private let stagingLock: FileDescriptor
+    private let repoLock: RepoLock?
+    private let mutex = Mutex()
+    private var staged: [ObjectName] = []
+    private var stagedSet: Set<ObjectName> = []
+    private var finished = false
+    /// Whether to fsync (config `core.fsync`, default true).
+    let sync: Bool
+    /// Number of objects written by this transaction.
+    public var objectsWritten: Int { mutex.withLock { staged.count } }
+    /// Bytes of content staged (uncompressed).
+    public private(set) var contentBytesWritten: UInt64 = 0
+
+    /// Starts a transaction: takes the shared repository lock and creates a staging directory.
+    public init(_ repo: Repository) throws {
+        self.repo = repo
+        repoLock = try repo.lock(.shared)
+        sync = repo.config.bool("core", "fsync", default: true)
+        let tmp = try repo.dir.openDirectory("tmp")
+        Transaction.cleanStaleStaging(tmp)
+        // A prefix OSTree never reuses: its staging directories are trusted as complete.
+        let name = "arbor-staging-\(bootID())-\(randomSuffix())"
+        stagingLock = try tmp.openat("\(name)-lock", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+        if arbor_lock_fd(stagingLock.raw, 1, 0) != 0 { throw ArborError.errno("lock", stagingLock.path) }
+        try tmp.mkdir(name, mode: 0o700)
+        staging = try tmp.openDirectory(name)
+        stagingName = name
+    }
+
+    deinit { if !finished { abort() } }
+
+    /// Removes staging directories left by killed writers (their lock is no longer held).
+    static func cleanStaleStaging(_ tmp: FileDescriptor) {
+        guard let names = try? tmp.entries() else { return }
+        for n in names where n.hasPrefix("arbor-staging-") && n.hasSuffix("-lock") {
+            guard let fd = try? tmp.openat(n, O_RDWR | O_NOFOLLOW) else { continue }
+            if arbor_lock_fd(fd.raw, 1, 0) == 0 {
+                try? removeTree(tmp, String(n.dropLast(5)))
+                try? tmp.unlink(n)
+            }
+        }
+    }
+
+    /// Whether the object is in the repository or already staged here.
+    public func has(_ checksum: Checksum, _ type: ObjectType) -> Bool {
+        if repo.hasObject(checksum, type) { return true }
+        return mutex.withLock { stagedSet.contains(ObjectName(checksum, type)) }
+    }
+
+    /// Claims an object for writing; false when it exists or another worker already claimed it.
+    func claim(_ name: ObjectName) -> Bool {
+        if repo.hasObject(name.checksum, name.type) { return false }
+        return mutex.withLock { stagedSet.insert(name).inserted }
+    }
+
+    /// Records a fully written object in rename order.
+    func record(_ name: ObjectName, bytes: UInt64 = 0) {
+        mutex.withLock {
+            staged.append(name)
+            contentBytesWritten += bytes
+        }
+    }
+
+    /// Forgets a claimed object whose write failed.
+    func unclaim(_ name: ObjectName) { _ = mutex.withLock { stagedSet.remove(name) } }
+
+    /// Opens (creating) the staging subdirectory for a checksum.
+    func stagingSubdir(_ d: String) throws -> FileDescriptor {
+        try staging.mkdir(d, mode: 0o755)
+        return try staging.openDirectory(d)
+    }
+
+    /// Writes a metadata object and returns its checksum.
+    @discardableResult
+    public func writeMetadata(_ type: ObjectType, _ bytes: [UInt8]) throws -> Checksum {
+        let checksum = SHA256Hasher.hash(bytes)
+        try writeMetadata(type, bytes, named: checksum)
+        return checksum
+    }
+
+    /// Writes a metadata object under a given name (commitmeta is named after its commit).
+    /// Detached metadata replaces any existing object; other types are written once.
+    public func writeMetadata(_ type: ObjectType, _ bytes: [UInt8], named checksum: Checksum) throws {
+        let name = ObjectName(checksum, type)
+        if type == .commitMeta {
+            if !mutex.withLock({ stagedSet.insert(name).inserted }) { return }
+        } else if !claim(name) {
+            return
+        }
+        do {
+            let (d, n) = repo.looseName(checksum, type)
+            let sub = try stagingSubdir(d)
+            let fd = try sub.openat(n, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644)
+            try fd.writeAll(bytes)
+            if fchmod(fd.raw, 0o644) != 0 { throw ArborError.errno("chmod", fd.path) }
+        } catch {
+            unclaim(name)
+            throw error
+        }
+        record(name)
+    }
+
+    /// Publishes every staged object: syncfs, renames (children first), syncfs. After this the
+    /// objects are durable and a ref may name them.
+    public func commit() throws {
+        if sync { try staging.syncfs() }
+        let order: [ObjectType] = [.file, .dirMeta, .dirTree, .commit, .commitMeta, .tombstoneCommit]
+        let names = mutex.withLock { staged }
+        var byType: [ObjectType: [ObjectName]] = [:]
+        for n in names { byType[n.type, default: []].append(n) }
+        var subdirs: [String: FileDescriptor] = [:]
+        var sources: [String: FileDescriptor] = [:]
+        for t in order {
+            for name in byType[t] ?? [] {
+                let (d, n) = repo.looseName(name.checksum, name.type)
+                let dest: FileDescriptor
+                if let s = subdirs[d] { dest = s } else {
+                    try repo.objectsDir.mkdir(d, mode: 0o755)
+                    dest = try repo.objectsDir.openDirectory(d)
+                    subdirs[d] = dest
+                }
+                let src: FileDescriptor
+                if let s = sources[d] { src = s } else {
+                    src = try staging.openDirectory(d)
+                    sources[d] = src
+                }
+                if t == .commitMeta {
+                    try src.rename(n, to: dest, n)
+                } else if try !src.renameNoReplace(n, to: dest, n) {
+                    try src.unlink(n)
+                }
+            }
+        }
+        if sync { try repo.objectsDir.syncfs() }
+        finished = true
+        cleanup()
+    }
+
+    /// Drops everything staged.
+    public func abort() {
+        finished = true
+        cleanup()
+    }
+
+    private func cleanup() {
+        if let tmp = try? repo.dir.openDirectory("tmp") {
+            try? removeTree(tmp, stagingName)
+            try? tmp.unlink("\(stagingName)-lock")
+        }
+        repoLock?.release()
+    }
+}
