@@ -11,7 +11,7 @@ struct LsCommand: ParsableCommand {
 
     @OptionGroup var repoOptions: RepoOptions
 
-    @Flag(name: .shortAndLong, help: "List directories recursively.")
+    @Flag(name: [.customShort("R"), .long], help: "List directories recursively.")
     var recursive = false
 
     @Flag(name: [.customShort("C"), .customLong("checksum")], help: "Show object checksums.")

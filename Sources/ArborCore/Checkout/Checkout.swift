@@ -62,9 +62,9 @@ extension Repository {
             for (i, c) in comps.enumerated() {
                 if c == ".." { throw ArborError.invalidArgument("invalid subpath \(sub)") }
                 let t = try loadDirTree(tree)
-                if let d = t.dirs.first(where: { $0.name == c }) {
+                if let d = t.dirs.first(where: { sameName($0.name, c) }) {
                     tree = d.tree; meta = d.meta
-                } else if i == comps.count - 1, let f = t.files.first(where: { $0.name == c }) {
+                } else if i == comps.count - 1, let f = t.files.first(where: { sameName($0.name, c) }) {
                     fileLeaf = (c, f.checksum)
                 } else {
                     throw ArborError.notFound("no such path in \(rev): \(sub)")

@@ -159,17 +159,17 @@ public final class CommitBuilder {
         files.reserveCapacity(node.files.count)
         for (name, slot) in node.files {
             switch slot {
-            case let .done(c): files.append(.init(name: name, checksum: c))
+            case let .done(c): files.append(.init(name: name.string, checksum: c))
             case let .pending(job):
-                guard let c = job.result else { throw ArborError.unsupported("\(path)\(name): not committed") }
-                files.append(.init(name: name, checksum: c))
+                guard let c = job.result else { throw ArborError.unsupported("\(path)\(name.string): not committed") }
+                files.append(.init(name: name.string, checksum: c))
             }
         }
         var dirs: [DirTree.Dir] = []
         dirs.reserveCapacity(node.dirs.count)
         for (name, child) in node.dirs {
-            let (t, m) = try write(child, path: path + name + "/")
-            dirs.append(.init(name: name, tree: t, meta: m))
+            let (t, m) = try write(child, path: path + name.string + "/")
+            dirs.append(.init(name: name.string, tree: t, meta: m))
         }
         let tree = try txn.writeMetadata(.dirTree, DirTree(files: files, dirs: dirs).serialize())
         return (tree, meta)

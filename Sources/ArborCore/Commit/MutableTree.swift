@@ -6,9 +6,9 @@ final class MutableTree {
     /// The directory's metadata checksum (set by every source that provides this directory).
     var metaChecksum: Checksum?
     /// Files: name → content checksum, or a job still computing it.
-    var files: [String: FileSlot] = [:]
+    var files: [EntryName: FileSlot] = [:]
     /// Subdirectories.
-    var dirs: [String: MutableTree] = [:]
+    var dirs: [EntryName: MutableTree] = [:]
     /// When the directory came unchanged from a commit: its dirtree checksum. Cleared on change.
     private var lazyTree: Checksum?
     private weak var lazyRepo: Repository?
@@ -29,33 +29,34 @@ final class MutableTree {
     func materialize() throws {
         guard let t = lazyTree, let repo = lazyRepo else { return }
         let tree = try repo.loadDirTree(t)
-        for f in tree.files { files[f.name] = .done(f.checksum) }
-        for d in tree.dirs { dirs[d.name] = MutableTree(repo: repo, tree: d.tree, meta: d.meta) }
+        for f in tree.files { files[EntryName(f.name)] = .done(f.checksum) }
+        for d in tree.dirs { dirs[EntryName(d.name)] = MutableTree(repo: repo, tree: d.tree, meta: d.meta) }
         lazyTree = nil
     }
 
     /// Returns the subdirectory `name`, creating it (and replacing a file of that name).
     func subdir(_ name: String) throws -> MutableTree {
         try materialize()
-        if let d = dirs[name] { return d }
-        files[name] = nil
+        let key = EntryName(name)
+        if let d = dirs[key] { return d }
+        files[key] = nil
         let d = MutableTree()
-        dirs[name] = d
+        dirs[key] = d
         return d
     }
 
     /// Sets a file, replacing any directory of that name.
     func setFile(_ name: String, _ slot: FileSlot) throws {
         try materialize()
-        dirs[name] = nil
-        files[name] = slot
+        dirs[EntryName(name)] = nil
+        files[EntryName(name)] = slot
     }
 
     /// Removes an entry of either kind; returns whether it existed.
     @discardableResult
     func remove(_ name: String) throws -> Bool {
         try materialize()
-        return files.removeValue(forKey: name) != nil || dirs.removeValue(forKey: name) != nil
+        return files.removeValue(forKey: EntryName(name)) != nil || dirs.removeValue(forKey: EntryName(name)) != nil
     }
 
     /// Sets the directory's metadata.

@@ -34,11 +34,11 @@ extension Repository {
         for (i, c) in comps.enumerated() {
             let t = try loadDirTree(tree)
             let childPath = current == "/" ? "/" + c : current + "/" + c
-            if let d = t.dirs.first(where: { $0.name == c }) {
+            if let d = t.dirs.first(where: { sameName($0.name, c) }) {
                 tree = d.tree; meta = d.meta; current = childPath
                 continue
             }
-            if i == comps.count - 1, let f = t.files.first(where: { $0.name == c }) {
+            if i == comps.count - 1, let f = t.files.first(where: { sameName($0.name, c) }) {
                 return try fileEntry(path: childPath, checksum: f.checksum)
             }
             return nil

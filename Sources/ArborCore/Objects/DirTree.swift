@@ -75,8 +75,8 @@ public struct DirTree: Hashable, Sendable {
                 dirs.append(Dir(name: n, tree: tree, meta: meta))
             }
         }
-        var seen = Set<String>()
-        for n in files.map(\.name) + dirs.map(\.name) where !seen.insert(n).inserted {
+        var seen = Set<EntryName>()
+        for n in files.map(\.name) + dirs.map(\.name) where !seen.insert(EntryName(n)).inserted {
             throw ArborError.corruptObject(name: name, reason: "duplicate entry \"\(n)\"")
         }
         var t = DirTree(files: [], dirs: [])
@@ -97,3 +97,20 @@ public struct DirTree: Hashable, Sendable {
 @inline(__always) public func nameLess(_ a: String, _ b: String) -> Bool {
     a.utf8.lexicographicallyPrecedes(b.utf8)
 }
+
+/// A file name compared and hashed by its UTF-8 bytes. Swift's `String` equality is Unicode
+/// canonical equivalence ("café" precomposed equals "café" decomposed), but on disk and in
+/// OSTree those are two different names.
+public struct EntryName: Hashable, Sendable {
+    /// The name.
+    public let string: String
+    /// Wraps a name.
+    public init(_ s: String) { string = s }
+    public static func == (a: EntryName, b: EntryName) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+    public func hash(into h: inout Hasher) {
+        for b in string.utf8 { h.combine(b) }
+    }
+}
+
+/// Whether two names are the same bytes.
+@inline(__always) public func sameName(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
