@@ -48,7 +48,7 @@ extension Repository {
 
     /// Checks out `rev` (optionally only `options.subpath`) into `destination`.
     public func checkout(_ rev: String, destination: String, options: CheckoutOptions) throws -> CheckoutStats {
-        let lock = try? lock(.shared)
+        let lock = try lock(.shared)
         defer { lock?.release() }
         let commitSum = try resolveRev(rev)
         let commit = try loadCommit(commitSum)

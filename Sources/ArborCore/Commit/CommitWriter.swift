@@ -101,8 +101,7 @@ extension Repository {
                                       timestamp: options.timestamp ?? UInt64(max(0, time(nil))), rootTree: tree, rootMeta: meta)
             let checksum = try txn.writeMetadata(.commit, commit.bytes)
             let written = txn.objectsWritten, bytes = txn.contentBytesWritten
-            try txn.commit()
-            if let b = options.branch { try setRef(b, to: checksum) }
+            try txn.commit(refs: options.branch.map { [($0, checksum)] } ?? [])
             return CommitResult(checksum: checksum, created: true, objectsWritten: written, bytesWritten: bytes)
         } catch {
             txn.abort()

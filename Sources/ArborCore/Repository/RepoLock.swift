@@ -22,8 +22,13 @@ public final class RepoLock {
     init(fd: FileDescriptor) { self.fd = fd }
 
     /// Takes a lock on `dir/.lock`, polling until `timeout` seconds pass.
-    static func acquire(dir: FileDescriptor, kind: LockKind, timeout: Double) throws -> RepoLock {
-        let fd = try dir.openat(".lock", O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o640)
+    static func acquire(dir: FileDescriptor, kind: LockKind, timeout: Double) throws -> RepoLock? {
+        let fd: FileDescriptor
+        do { fd = try dir.openat(".lock", O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o640) } catch let e as ArborError {
+            // A read-only repository cannot be written by anyone: readers need no lock there.
+            if kind == .shared, case let .system(_, _, err) = e, err == EROFS || err == EACCES { return nil }
+            throw e
+        }
         let deadline = monotonicSeconds() + timeout
         while true {
             if arbor_lock_fd(fd.raw, kind == .exclusive ? 1 : 0, 0) == 0 { return RepoLock(fd: fd) }

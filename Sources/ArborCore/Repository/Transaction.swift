@@ -116,9 +116,9 @@ public final class Transaction: @unchecked Sendable {
         record(name)
     }
 
-    /// Publishes every staged object: syncfs, renames (children first), syncfs. After this the
-    /// objects are durable and a ref may name them.
-    public func commit() throws {
+    /// Publishes every staged object: syncfs, renames (children first), syncfs; then moves
+    /// `refs`, still under the repository lock so that no prune can slip in between.
+    public func commit(refs: [(String, Checksum)] = []) throws {
         if sync { try staging.syncfs() }
         let order: [ObjectType] = [.file, .dirMeta, .dirTree, .commit, .commitMeta, .tombstoneCommit]
         let names = mutex.withLock { staged }
@@ -148,6 +148,7 @@ public final class Transaction: @unchecked Sendable {
             }
         }
         if sync { try repo.objectsDir.syncfs() }
+        for (name, checksum) in refs { try repo.setRef(name, to: checksum) }
         finished = true
         cleanup()
     }
