@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "arbor", targets: ["arbor"]),
         .library(name: "ArborCore", targets: ["ArborCore"]),
+        .library(name: "ArborDeploy", targets: ["ArborDeploy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,10 +23,15 @@ let package = Package(
             name: "ArborCore",
             dependencies: ["CArchive", "COpenSSL", "CZlib", "CArborSystem"]
         ),
+        .target(
+            name: "ArborDeploy",
+            dependencies: ["ArborCore", "CArborSystem"]
+        ),
         .executableTarget(
             name: "arbor",
             dependencies: [
                 "ArborCore",
+                "ArborDeploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -16,10 +16,8 @@ struct Arbor: ParsableCommand {
         A REV is a ref (os/stable), a remote ref (origin:os/stable), a full checksum, a unique
         checksum prefix, or any of these followed by ^ (its parent).
         """,
-        subcommands: [
-            InitCommand.self, CommitCommand.self, CheckoutCommand.self, LsCommand.self, CatCommand.self,
-            ShowCommand.self, LogCommand.self, RevParseCommand.self, RefsCommand.self,
-        ]
+        // Each group of subcommands is listed in its own file.
+        subcommands: repositoryCommands + integrityCommands + archiveCommands + adminCommands
     )
 }
 

@@ -1,0 +1,4 @@
+// `arbor admin`: deployments in a sysroot.
+import ArgumentParser
+
+let adminCommands: [ParsableCommand.Type] = []

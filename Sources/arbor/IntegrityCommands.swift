@@ -1,0 +1,4 @@
+// Integrity and maintenance subcommands: fsck, diff, prune, summary, sign.
+import ArgumentParser
+
+let integrityCommands: [ParsableCommand.Type] = []
