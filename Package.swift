@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "arbor", targets: ["arbor"]),
         .library(name: "ArborCore", targets: ["ArborCore"]),
         .library(name: "ArborDeploy", targets: ["ArborDeploy"]),
+        .library(name: "ArborRemote", targets: ["ArborRemote"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +24,15 @@ let package = Package(
             name: "ArborCore",
             dependencies: ["CArchive", "COpenSSL", "CZlib", "CArborSystem"]
         ),
+        // libcurl (Debian: libcurl4-openssl-dev): HTTP/1.1 keep-alive and HTTP/2 multiplexing for pull.
+        .target(
+            name: "CArborCurl",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        .target(
+            name: "ArborRemote",
+            dependencies: ["ArborCore", "CArborCurl"]
+        ),
         .target(
             name: "ArborDeploy",
             dependencies: ["ArborCore", "CArborSystem"]
@@ -32,6 +42,7 @@ let package = Package(
             dependencies: [
                 "ArborCore",
                 "ArborDeploy",
+                "ArborRemote",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -17,7 +17,7 @@ struct Arbor: ParsableCommand {
         checksum prefix, or any of these followed by ^ (its parent).
         """,
         // Each group of subcommands is listed in its own file.
-        subcommands: repositoryCommands + integrityCommands + archiveCommands + adminCommands
+        subcommands: repositoryCommands + integrityCommands + archiveCommands + remoteCommands + adminCommands
     )
 }
 

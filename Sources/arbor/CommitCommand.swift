@@ -1,4 +1,4 @@
-// `arbor commit`: commit a tree (directories and existing commits, layered in order).
+// `arbor commit`: commit a tree (directories, existing commits, tarballs and OCI images, layered in order).
 import ArborCore
 import ArgumentParser
 
@@ -8,8 +8,10 @@ struct CommitCommand: ParsableCommand {
         abstract: "Commit a tree and print the new commit's checksum.",
         discussion: """
         Sources are layered in order, later ones winning: PATH and --tree=dir=PATH read a \
-        directory, --tree=ref=REV the tree of an existing commit. The branch moves only after \
-        every object is safely on disk; identical content is stored once.
+        directory, --tree=ref=REV the tree of an existing commit, --tree=tar=FILE a tarball \
+        (any compression; - for standard input), --tree=oci=DIR[:TAG] the layers of an OCI \
+        image layout, each blob checked against its digest. The branch moves only after every \
+        object is safely on disk; identical content is stored once.
         """
     )
 
@@ -58,8 +60,17 @@ struct CommitCommand: ParsableCommand {
     @Flag(name: .customLong("skip-if-unchanged"), help: "Do not commit when the tree equals the parent's; print the parent.")
     var skipIfUnchanged = false
 
-    @Option(name: .customLong("tree"), help: ArgumentHelp("A layer: dir=PATH or ref=REV (repeatable, in order).", valueName: "SOURCE"))
+    @Option(name: .customLong("tree"), help: ArgumentHelp("A layer: dir=PATH, ref=REV, tar=FILE or oci=DIR[:TAG] (repeatable, in order).", valueName: "SOURCE"))
     var trees: [String] = []
+
+    @Flag(name: .customLong("tar-autocreate-parents"), help: "Create directories a tarball lacks (0755, owned like the entry needing them).")
+    var tarAutocreateParents = false
+
+    @Flag(name: .customLong("tar-skip-special"), help: "Leave out device nodes, fifos and sockets of tarballs (listed on stderr).")
+    var tarSkipSpecial = false
+
+    @Flag(name: .customLong("whiteouts"), help: "Apply OCI whiteouts (.wh.NAME, .wh..wh..opq) of tarballs to the layers below.")
+    var whiteouts = false
 
     @Argument(help: "A directory to commit (same as --tree=dir=PATH).")
     var path: String?
@@ -68,6 +79,7 @@ struct CommitCommand: ParsableCommand {
         if branch == nil && !orphan { throw ValidationError("a branch (-b REF) or --orphan is required") }
         if branch != nil && orphan { throw ValidationError("-b and --orphan exclude each other") }
         if trees.isEmpty && path == nil { throw ValidationError("nothing to commit: give PATH or --tree=") }
+        if trees.filter({ $0 == "tar=-" }).count > 1 { throw ValidationError("standard input can be read only once (--tree=tar=-)") }
     }
 
     func run() throws {
@@ -76,9 +88,11 @@ struct CommitCommand: ParsableCommand {
         for t in trees {
             if t.hasPrefix("dir=") { sources.append(.directory(String(t.dropFirst(4)))) }
             else if t.hasPrefix("ref=") { sources.append(.ref(String(t.dropFirst(4)))) }
-            else if t.hasPrefix("tar=") || t.hasPrefix("oci=") {
-                throw ArborError.unsupported("--tree=\(t.prefix(3))= is not supported yet")
-            } else { throw ValidationError("invalid --tree '\(t)' (dir=PATH or ref=REV)") }
+            else if t.hasPrefix("tar=") { sources.append(.tarball(String(t.dropFirst(4)))) }
+            else if t.hasPrefix("oci=") {
+                let (dir, tag) = ociReference(String(t.dropFirst(4)))
+                sources.append(.oci(dir, tag: tag))
+            } else { throw ValidationError("invalid --tree '\(t)' (dir=PATH, ref=REV, tar=FILE or oci=DIR[:TAG])") }
         }
         if let p = path { sources.append(.directory(p)) }
         var options = CommitOptions()
@@ -107,6 +121,10 @@ struct CommitCommand: ParsableCommand {
         options.tree.ownerGID = ownerGID
         options.tree.canonicalPermissions = canonicalPermissions
         options.tree.noXattrs = noXattrs
+        options.tar.autocreateParents = tarAutocreateParents
+        options.tar.skipSpecial = tarSkipSpecial
+        options.tar.whiteouts = whiteouts
+        options.tar.skipped = { path in warn("skipped special file \(path)") }
         var line: ProgressLine?
         let result = try repo.commit(sources: sources, options: options) { progress in
             line = ProgressLine(enabled: output.showProgress) {

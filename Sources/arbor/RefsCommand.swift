@@ -57,7 +57,15 @@ struct RefsCommand: ParsableCommand {
         if json {
             print(JSON.array(shown.map { .object([("name", .string($0.name)), ("checksum", .string($0.checksum.hex))]) }).render())
         } else {
-            for r in shown { print(r.name) }
+            // As `ostree refs PREFIX`: names are printed relative to the prefix.
+            for r in shown {
+                if let p = arguments.first(where: { matches(r.name, $0) }), r.name != p, !p.hasSuffix(":") {
+                    let prefix = p.hasSuffix("/") ? p : p + "/"
+                    print(r.name.hasPrefix(prefix) ? String(r.name.dropFirst(prefix.count)) : r.name)
+                } else {
+                    print(r.name)
+                }
+            }
         }
     }
 }

@@ -165,7 +165,7 @@ final class CheckoutContext: @unchecked Sendable {
             }
             try dir.unlink(name)
         }
-        if hardlink {
+        if hardlink, try linkable(checksum) {
             let (d, n) = repo.looseName(checksum, .file)
             if linkat(repo.objectsDir.raw, "\(d)/\(n)", dir.raw, name, 0) == 0 {
                 mutex.withLock { _stats.linked += 1 }
@@ -179,6 +179,24 @@ final class CheckoutContext: @unchecked Sendable {
         }
         try copyFile(name: name, checksum: checksum, in: dir)
         mutex.withLock { _stats.copied += 1 }
+    }
+
+    /// Whether this object may be hardlinked, as `ostree` decides: never an empty file (one inode
+    /// shared by every empty file would reach the link limit), never a bare-user symlink (stored
+    /// as a regular file), and in user mode never a file its owner cannot read.
+    private func linkable(_ checksum: Checksum) throws -> Bool {
+        let (d, n) = repo.looseName(checksum, .file)
+        guard let st = try repo.objectsDir.statIfExists("\(d)/\(n)") else {
+            throw ArborError.missingObject(name: ObjectName(checksum, .file).description)
+        }
+        let isLink = st.st_mode & S_IFMT == S_IFLNK
+        if !isLink && st.st_size == 0 { return false }
+        if options.userMode && !isLink && st.st_mode & 0o400 == 0 { return false }
+        if repo.mode == .bareUser {
+            let meta = try repo.contentInfo(checksum).meta
+            if meta.isSymlink { return false }
+        }
+        return true
     }
 
     private func copyFile(name: String, checksum: Checksum, in dir: FileDescriptor) throws {
@@ -196,7 +214,8 @@ final class CheckoutContext: @unchecked Sendable {
         do {
             try repo.readContent(checksum, verify: true) { try fd.writeAll($0) }
             if options.userMode {
-                if fchmod(fd.raw, mode_t(meta.mode & 0o777)) != 0 { throw ArborError.errno("chmod", fd.path) }
+                // As `ostree`: no setuid/setgid, and the owner can always read what it checked out.
+                if fchmod(fd.raw, mode_t(meta.mode & 0o777 | 0o400)) != 0 { throw ArborError.errno("chmod", fd.path) }
             } else {
                 if fchown(fd.raw, meta.uid, meta.gid) != 0 { throw ArborError.errno("chown", fd.path) }
                 if fchmod(fd.raw, mode_t(meta.mode & 0o7777)) != 0 { throw ArborError.errno("chmod", fd.path) }

@@ -10,6 +10,10 @@ public enum TreeSource: Sendable {
     case directory(String)
     /// The tree of an existing commit (`--tree=ref=`).
     case ref(String)
+    /// A tarball, `-` for standard input (`--tree=tar=`).
+    case tarball(String)
+    /// An OCI image layout directory and the tag of the image in it (`--tree=oci=DIR[:TAG]`).
+    case oci(String, tag: String?)
 }
 
 /// Which parent the new commit gets.
@@ -44,6 +48,8 @@ public struct CommitOptions: Sendable {
     public var skipIfUnchanged = false
     /// How entry metadata is mapped.
     public var tree = TreeOptions()
+    /// How tarball sources are read (OCI layers always autocreate parents and apply whiteouts).
+    public var tar = TarOptions()
     /// Creates default options.
     public init() {}
 }
@@ -78,10 +84,15 @@ extension Repository {
         do {
             let builder = CommitBuilder(transaction: txn, options: options.tree)
             progress?(builder.progress)
+            var imageMetadata: [(String, GVariant)] = []
             for s in sources {
                 switch s {
                 case let .directory(path): try builder.addDirectory(path: path)
                 case let .ref(rev): try builder.addCommit(rev)
+                case let .tarball(path): try builder.addTarball(path: path, options: options.tar)
+                case let .oci(dir, tag):
+                    // The topmost image names the commit's content.
+                    imageMetadata = try builder.addOCIImage(path: dir, tag: tag, options: options.tar).metadata
                 }
             }
             let (tree, meta) = try builder.finish()
@@ -92,10 +103,11 @@ extension Repository {
                     return CommitResult(checksum: p, created: false, objectsWritten: 0, bytesWritten: 0)
                 }
             }
-            var metadata = options.metadata
+            var metadata = options.metadata + imageMetadata.filter { k in !options.metadata.contains { $0.0 == k.0 } }
             if options.bindings {
+                // As `ostree`: the key is written even when empty (an orphan commit binds to no ref).
                 let refs = Set((options.branch.map { [$0] } ?? []) + options.bindRefs).sorted(by: nameLess)
-                if !refs.isEmpty { metadata.append(("ostree.ref-binding", .array(element: .string, refs.map { .string($0) }))) }
+                metadata.append(("ostree.ref-binding", .array(element: .string, refs.map { .string($0) })))
             }
             let commit = CommitObject(metadata: metadata, parent: parent, subject: options.subject, body: options.body,
                                       timestamp: options.timestamp ?? UInt64(max(0, time(nil))), rootTree: tree, rootMeta: meta)

@@ -165,8 +165,22 @@ extension Repository {
     /// Marks a commit partial: some of its objects are absent and may be fetched later.
     public func markPartial(_ commit: Checksum) throws {
         let state = try dir.mkdirs("state")
+        _ = try state.openat("\(commit.hex).commitpartial", O_WRONLY | O_CREAT | O_NOFOLLOW, mode: 0o644)
+    }
+
+    /// Marks a commit partial and makes the mark durable before the commit becomes visible.
+    public func markPartialDurably(_ commit: Checksum) throws {
+        let state = try dir.mkdirs("state")
         let fd = try state.openat("\(commit.hex).commitpartial", O_WRONLY | O_CREAT | O_NOFOLLOW, mode: 0o644)
-        _ = fd
+        if config.bool("core", "fsync", default: true) {
+            try fd.fsync()
+            try state.fsync()
+        }
+    }
+
+    /// Removes a commit's partial mark (all its objects are present).
+    public func clearPartial(_ commit: Checksum) throws {
+        try dir.unlink("state/\(commit.hex).commitpartial")
     }
 
     /// Re-hashes and parses one object; returns why it is bad, or nil.

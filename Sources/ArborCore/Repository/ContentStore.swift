@@ -160,3 +160,29 @@ func readFully(_ fd: FileDescriptor, into buffer: UnsafeMutableRawBufferPointer)
     }
     return off
 }
+
+/// Decodes and verifies an archive-mode `.filez` held in memory: rebuilds the canonical header,
+/// inflates the payload (to `sink` when given) and returns the metadata, size and checksum.
+public func decodeArchiveObject(_ bytes: [UInt8], name: String,
+                                sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> (FileMeta, UInt64, Checksum) {
+    let (meta, size, offset) = try FileMeta.parseArchiveHeader(bytes, object: name)
+    let hasher = SHA256Hasher()
+    hasher.update(meta.canonicalHeader())
+    var total: UInt64 = 0
+    if meta.isRegular {
+        let inflater = try RawInflater(object: name)
+        try bytes.withUnsafeBytes { raw in
+            try inflater.feed(UnsafeRawBufferPointer(rebasing: raw[offset...])) { chunk in
+                total += UInt64(chunk.count)
+                if total > size { throw ArborError.corruptObject(name: name, reason: "content longer than its header says") }
+                hasher.update(chunk)
+                try sink?(chunk)
+            }
+        }
+        if !inflater.finished { throw ArborError.corruptObject(name: name, reason: "truncated compressed data") }
+        if total != size { throw ArborError.corruptObject(name: name, reason: "content shorter than its header says") }
+    } else if offset != bytes.count {
+        throw ArborError.corruptObject(name: name, reason: "symlink object with a payload")
+    }
+    return (meta, size, hasher.finalize())
+}

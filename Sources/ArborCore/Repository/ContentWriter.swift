@@ -119,6 +119,67 @@ extension Transaction {
         return checksum
     }
 
+    /// Stages a regular file whose bytes are pushed by `produce` (which calls its argument with
+    /// each chunk, in order). Exactly `size` bytes must come. Returns the checksum.
+    public func writeRegularFile(meta: FileMeta, size: UInt64,
+                                 produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Checksum {
+        if size <= UInt64(Transaction.chunkSize) {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(Int(size))
+            try produce { chunk in
+                if bytes.count + chunk.count > Int(size) { throw ArborError.unsupported("content longer than its declared \(size) bytes") }
+                bytes.append(contentsOf: chunk)
+            }
+            guard bytes.count == Int(size) else { throw ArborError.unsupported("content ended after \(bytes.count) of \(size) bytes") }
+            return try bytes.withUnsafeBytes { try writeContent(meta: meta, bytes: $0) }
+        }
+        let scratchName = "scratch-\(randomSuffix(10))"
+        let scratch = try staging.openat(scratchName, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+        defer { try? staging.unlink(scratchName) }
+        let hasher = SHA256Hasher()
+        hasher.update(meta.canonicalHeader())
+        var total: UInt64 = 0
+        try produce { chunk in
+            total += UInt64(chunk.count)
+            if total > size { throw ArborError.unsupported("content longer than its declared \(size) bytes") }
+            hasher.update(chunk)
+            try scratch.writeAll(chunk)
+        }
+        guard total == size else { throw ArborError.unsupported("content ended after \(total) of \(size) bytes") }
+        let checksum = hasher.finalize()
+        let name = ObjectName(checksum, .file)
+        guard claim(name) else { return checksum }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Transaction.chunkSize, alignment: 64)
+        defer { buffer.deallocate() }
+        do {
+            if lseek(scratch.raw, 0, SEEK_SET) != 0 { throw ArborError.errno("seek", scratch.path) }
+            try stage(name, meta: meta, size: size, body: nil, source: scratch, scratch: buffer)
+        } catch {
+            discard(name)
+            throw error
+        }
+        record(name, bytes: size)
+        return checksum
+    }
+
+    /// Stages an archive-mode `.filez` exactly as received, after the caller verified that it
+    /// holds the object `checksum` (the repository must be in archive mode).
+    public func writeVerifiedArchiveObject(_ checksum: Checksum, bytes: [UInt8]) throws {
+        precondition(repo.mode == .archive, "raw .filez objects only go into archive repositories")
+        let name = ObjectName(checksum, .file)
+        guard claim(name) else { return }
+        do {
+            let (d, n) = repo.looseName(checksum, .file)
+            let fd = try stagingSubdir(d).openat(n, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644)
+            try fd.writeAll(bytes)
+            if fchmod(fd.raw, 0o644) != 0 { throw ArborError.errno("chmod", fd.path) }
+        } catch {
+            discard(name)
+            throw error
+        }
+        record(name, bytes: UInt64(bytes.count))
+    }
+
     /// Stages a symlink.
     public func writeSymlink(meta: FileMeta) throws -> Checksum {
         try writeContent(meta: meta, bytes: UnsafeRawBufferPointer(start: nil, count: 0))

@@ -1,0 +1,224 @@
+// Concurrent HTTP(S) and file:// GETs through libcurl's multi interface: keep-alive connections
+// (HTTP/1.1) or one multiplexed connection (HTTP/2 over TLS), retries with backoff on transient
+// errors, timeouts, and a concurrency that adapts to the throughput it observes.
+import ArborCore
+import CArborCurl
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a fetch failed.
+public enum FetchError: Error, CustomStringConvertible {
+    /// The server answered 404 (or the file does not exist).
+    case notFound(String)
+    /// The server answered with another error status.
+    case http(String, Int)
+    /// The transfer failed (connection, timeout, ...).
+    case transport(String, String)
+
+    public var description: String {
+        switch self {
+        case let .notFound(url): return "\(url): not found"
+        case let .http(url, status): return "\(url): HTTP status \(status)"
+        case let .transport(url, why): return "\(url): \(why)"
+        }
+    }
+}
+
+/// A finished fetch.
+public struct FetchResponse: Sendable {
+    /// The body (empty for HEAD).
+    public var body: [UInt8]
+    /// The Content-Length the server announced, if any.
+    public var contentLength: Int64?
+}
+
+/// Runs many GET/HEAD requests at once. `get` may be called from any thread; callbacks run on the
+/// thread inside `run`.
+public final class HTTPFetcher: @unchecked Sendable {
+    private final class Request {
+        let url: String
+        let head: Bool
+        let completion: (Result<FetchResponse, FetchError>) -> Void
+        var attempts = 0
+        var notBefore: Double = 0
+        var body: [UInt8] = []
+        init(url: String, head: Bool, completion: @escaping (Result<FetchResponse, FetchError>) -> Void) {
+            self.url = url
+            self.head = head
+            self.completion = completion
+        }
+    }
+
+    private static let globalInit: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
+
+    private let multi: UnsafeMutableRawPointer
+    private let mutex = Mutex()
+    private var queued: [Request] = []
+    private var active: [UnsafeMutableRawPointer: (UnsafeMutableRawPointer, Request)] = [:]
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+    /// The most transfers in flight.
+    public let maxConcurrency: Int
+    /// The current concurrency target.
+    public private(set) var concurrency: Int
+    /// Bytes received so far.
+    public private(set) var bytesReceived: UInt64 = 0
+    /// Requests completed so far.
+    public private(set) var requestsCompleted = 0
+    /// Attempts that were retried.
+    public private(set) var retries = 0
+    private let maxAttempts = 5
+
+    // Adaptive concurrency: compare throughput between one-second windows.
+    private var windowStart = monotonicNow()
+    private var windowBytes: UInt64 = 0
+    private var lastRate: Double = 0
+
+    /// Creates a fetcher allowing at most `maxConcurrency` transfers in flight.
+    public init(maxConcurrency: Int = 64) throws {
+        guard Self.globalInit, let m = curl_multi_init() else { throw ArborError.invalidArgument("cannot initialise libcurl") }
+        multi = m
+        self.maxConcurrency = max(1, maxConcurrency)
+        concurrency = min(self.maxConcurrency, 8)
+        _ = arbor_curlm_set_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+        _ = arbor_curlm_set_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, self.maxConcurrency)
+    }
+
+    deinit {
+        for (_, (h, _)) in active { curl_multi_remove_handle(multi, h); curl_easy_cleanup(h) }
+        for h in idleHandles { curl_easy_cleanup(h) }
+        curl_multi_cleanup(multi)
+    }
+
+    /// Queues a GET (or HEAD) of `url`.
+    public func get(_ url: String, head: Bool = false, completion: @escaping (Result<FetchResponse, FetchError>) -> Void) {
+        mutex.withLock { queued.append(Request(url: url, head: head, completion: completion)) }
+        curl_multi_wakeup(multi)
+    }
+
+    /// Wakes `run` (for example when outside work finished).
+    public func wake() { curl_multi_wakeup(multi) }
+
+    /// Drives transfers until nothing is queued or in flight and `idle()` is true.
+    public func run(idle: () -> Bool) throws {
+        while true {
+            startTransfers()
+            var running: Int32 = 0
+            let mc = curl_multi_perform(multi, &running)
+            if mc != CURLM_OK { throw ArborError.invalidArgument("libcurl: \(String(cString: curl_multi_strerror(mc)))") }
+            collectFinished()
+            let (q, a) = mutex.withLock { (queued.count, active.count) }
+            if q == 0 && a == 0 && idle() { return }
+            var numfds: Int32 = 0
+            curl_multi_poll(multi, nil, 0, a == 0 ? 50 : 200, &numfds)
+            adapt()
+        }
+    }
+
+    private func startTransfers() {
+        let now = monotonicNow()
+        while active.count < concurrency {
+            let next: Request? = mutex.withLock {
+                guard let i = queued.firstIndex(where: { $0.notBefore <= now }) else { return nil }
+                return queued.remove(at: i)
+            }
+            guard let req = next else { return }
+            let h: UnsafeMutableRawPointer
+            if let idle = idleHandles.popLast() { curl_easy_reset(idle); h = idle } else {
+                guard let e = curl_easy_init() else {
+                    req.completion(.failure(.transport(req.url, "cannot create a transfer")))
+                    continue
+                }
+                h = e
+            }
+            req.body = []
+            req.attempts += 1
+            let key = Unmanaged.passUnretained(req).toOpaque()
+            _ = arbor_curl_set_str(h, CURLOPT_URL, req.url)
+            _ = arbor_curl_set_write_cb(h, { ptr, size, n, ud in
+                guard let ud = ud, let ptr = ptr else { return 0 }
+                let r = Unmanaged<Request>.fromOpaque(ud).takeUnretainedValue()
+                let count = size * n
+                r.body.append(contentsOf: UnsafeRawBufferPointer(start: ptr, count: count))
+                return count
+            }, key)
+            _ = arbor_curl_set_ptr(h, CURLOPT_PRIVATE, key)
+            _ = arbor_curl_set_long(h, CURLOPT_NOSIGNAL, 1)
+            _ = arbor_curl_set_long(h, CURLOPT_FOLLOWLOCATION, 1)
+            _ = arbor_curl_set_long(h, CURLOPT_CONNECTTIMEOUT, 30)
+            _ = arbor_curl_set_long(h, CURLOPT_LOW_SPEED_LIMIT, 100)
+            _ = arbor_curl_set_long(h, CURLOPT_LOW_SPEED_TIME, 60)
+            _ = arbor_curl_set_long(h, CURLOPT_TCP_KEEPALIVE, 1)
+            _ = arbor_curl_set_long(h, CURLOPT_PIPEWAIT, 1)
+            _ = arbor_curl_set_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+            _ = arbor_curl_set_str(h, CURLOPT_USERAGENT, "arbor/1")
+            if req.head { _ = arbor_curl_set_long(h, CURLOPT_NOBODY, 1) }
+            active[key] = (h, req)
+            curl_multi_add_handle(multi, h)
+        }
+    }
+
+    private func collectFinished() {
+        var left: Int32 = 0
+        while let msg = curl_multi_info_read(multi, &left) {
+            var easy: UnsafeMutableRawPointer?
+            var result = CURLE_OK
+            guard arbor_curl_msg_done(msg, &easy, &result) == 1, let h = easy,
+                  let key = arbor_curl_private(h), let (_, req) = active.removeValue(forKey: key) else { continue }
+            let status = arbor_curl_status(h)
+            let length = arbor_curl_content_length(h)
+            curl_multi_remove_handle(multi, h)
+            idleHandles.append(h)
+            let isFile = req.url.hasPrefix("file:")
+            if result == CURLE_OK && (status == 200 || status == 206 || (isFile && status == 0)) {
+                bytesReceived += UInt64(req.body.count)
+                windowBytes += UInt64(req.body.count)
+                requestsCompleted += 1
+                req.completion(.success(FetchResponse(body: req.body, contentLength: length >= 0 ? length : nil)))
+                continue
+            }
+            if (result == CURLE_OK && status == 404) || result == CURLE_FILE_COULDNT_READ_FILE || result == CURLE_REMOTE_FILE_NOT_FOUND {
+                requestsCompleted += 1
+                req.completion(.failure(.notFound(req.url)))
+                continue
+            }
+            let transient = result != CURLE_OK || status >= 500 || status == 429 || status == 408
+            if transient && req.attempts < maxAttempts {
+                // Back off exponentially, and ease the load on a struggling server.
+                retries += 1
+                req.notBefore = monotonicNow() + 0.2 * Double(1 << (req.attempts - 1))
+                concurrency = max(2, concurrency - 1)
+                mutex.withLock { queued.append(req) }
+                continue
+            }
+            requestsCompleted += 1
+            if result != CURLE_OK {
+                req.completion(.failure(.transport(req.url, String(cString: curl_easy_strerror(result)))))
+            } else {
+                req.completion(.failure(.http(req.url, status)))
+            }
+        }
+    }
+
+    private func adapt() {
+        let now = monotonicNow()
+        guard now - windowStart >= 0.5 else { return }
+        let rate = Double(windowBytes) / (now - windowStart)
+        let busy = active.count >= concurrency
+        if busy && rate >= lastRate * 1.05 && concurrency < maxConcurrency {
+            concurrency = min(maxConcurrency, concurrency + max(2, concurrency / 2))
+        } else if rate < lastRate * 0.7 && concurrency > 4 {
+            concurrency -= 2
+        }
+        lastRate = rate
+        windowBytes = 0
+        windowStart = now
+    }
+}
+
+/// Seconds on the monotonic clock.
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
