@@ -191,8 +191,9 @@ final class HTTPPull: @unchecked Sendable {
                 if old != c { try repo.setRef(local, to: c) }
                 report.refs.append((local, c, old != c))
             }
+            // Object bytes only, so that a dry run's estimate and the real pull compare exactly.
             report.objects = objectsStored
-            report.bytes = fetcher.bytesReceived
+            report.bytes = bytesStored
         }
         if let e = runError { throw e }
         if options.dryRun { report.refs = wanted.map { ($0.0, $0.1, false) } }
@@ -309,8 +310,11 @@ final class HTTPPull: @unchecked Sendable {
                     mutex.withLock { commitsInFlight.append(c) }
                     if let t = txn {
                         try t.writeMetadata(.commit, bytes, named: c)
-                        if let m = metaBytes { try t.writeMetadata(.commitMeta, m, named: c) }
                         noteStored(bytes: bytes.count)
+                        if let m = metaBytes {
+                            try t.writeMetadata(.commitMeta, m, named: c)
+                            noteStored(bytes: m.count)
+                        }
                     }
                 }
                 fetchDirMeta(commit.rootMeta)

@@ -194,7 +194,8 @@ final class CheckoutContext: @unchecked Sendable {
         if options.userMode && !isLink && st.st_mode & 0o400 == 0 { return false }
         if repo.mode == .bareUser {
             let meta = try repo.contentInfo(checksum).meta
-            if meta.isSymlink { return false }
+            // The logical mode decides, not the object's (which bare-user forces owner-readable).
+            if meta.isSymlink || (options.userMode && meta.mode & 0o400 == 0) { return false }
         }
         return true
     }
