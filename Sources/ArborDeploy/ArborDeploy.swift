@@ -1,2 +1,4 @@
-// ArborDeploy: sysroots, deployments, boot entries and the /etc merge (OSTree's layout).
+// ArborDeploy: sysroots, deployments, boot entries and the /etc merge (OSTree's layout, spec §9).
+// Entry points: `Sysroot` (init-fs, os-init, load, status) and its operations deploy, upgrade,
+// switchTo, rollback, undeploy, pin, cleanup and configDiff.
 import ArborCore

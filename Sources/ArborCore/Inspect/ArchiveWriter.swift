@@ -13,8 +13,16 @@ final class ArchiveWriter {
     private let handle: OpaquePointer
     private let entry: OpaquePointer
 
-    /// Starts a tarball on `fd` with the given compression.
-    init(fd: FileDescriptor, compression: ExportCompression, display: String) throws {
+    /// Whether libarchive 3.6 writes an xattr name intact in a `SCHILY.xattr.` key: it
+    /// URL-encodes these characters there too, and no reader decodes them.
+    static func schilyKeepsName(_ name: [UInt8]) -> Bool {
+        !name.contains { $0 < 33 || $0 > 126 || $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "=") }
+    }
+
+    /// Starts a tarball on `fd` with the given compression. xattrs go in `SCHILY.xattr.*` keys
+    /// (GNU tar's), or, when `libarchiveXattrs` (some name would be mangled there), in
+    /// `LIBARCHIVE.xattr.*` keys, which libarchive (so ostree and Arbor) reads back exactly.
+    init(fd: FileDescriptor, compression: ExportCompression, display: String, libarchiveXattrs: Bool = false) throws {
         self.display = display
         guard let a = archive_write_new() else { throw ArborError.unsupported("\(display): cannot allocate an archive writer") }
         handle = a
@@ -24,6 +32,10 @@ final class ArchiveWriter {
         }
         entry = e
         try check(archive_write_set_format_pax_restricted(a))
+        // One kind of key only: readers that take both would see every attribute twice.
+        try check(archive_write_set_format_option(a, "pax", "xattrheader", libarchiveXattrs ? "LIBARCHIVE" : "SCHILY"))
+        // No padding beyond the last record, so a file and a pipe get the same bytes.
+        try check(archive_write_set_bytes_in_last_block(a, 1))
         switch compression {
         case .none: break
         case .gzip:

@@ -93,7 +93,9 @@ extension Repository {
             temporary = (dir, tmp, leaf)
         }
         do {
-            let writer = try ArchiveWriter(fd: fd, compression: compression, display: output == "-" ? "standard output" : output)
+            let encoded = try fileLeaf.map { try !xattrNamesSurviveSchily(checksum: $0.1) } ?? !xattrNamesSurviveSchily(tree: tree, meta: meta)
+            let writer = try ArchiveWriter(fd: fd, compression: compression, display: output == "-" ? "standard output" : output,
+                                           libarchiveXattrs: encoded)
             let ctx = ExportContext(repo: self, writer: writer, mtime: Int(clamping: commit.timestamp))
             if let (name, checksum) = fileLeaf {
                 try ctx.writeFile(path: "./" + name, checksum: checksum)
@@ -110,6 +112,30 @@ extension Repository {
             if let t = temporary { try? t.dir.unlink(t.name) }
             throw error
         }
+    }
+}
+
+extension Repository {
+    /// Whether every xattr name in the tree can be written in GNU tar's form (a metadata-only walk).
+    fileprivate func xattrNamesSurviveSchily(tree: Checksum, meta: Checksum, seen: inout Set<Checksum>) throws -> Bool {
+        guard try loadDirMeta(meta).xattrs.allSatisfy({ ArchiveWriter.schilyKeepsName($0.name) }) else { return false }
+        let t = try loadDirTree(tree)
+        for f in t.files where seen.insert(f.checksum).inserted {
+            guard try xattrNamesSurviveSchily(checksum: f.checksum) else { return false }
+        }
+        for d in t.dirs {
+            guard try xattrNamesSurviveSchily(tree: d.tree, meta: d.meta, seen: &seen) else { return false }
+        }
+        return true
+    }
+
+    fileprivate func xattrNamesSurviveSchily(tree: Checksum, meta: Checksum) throws -> Bool {
+        var seen = Set<Checksum>()
+        return try xattrNamesSurviveSchily(tree: tree, meta: meta, seen: &seen)
+    }
+
+    fileprivate func xattrNamesSurviveSchily(checksum: Checksum) throws -> Bool {
+        try contentInfo(checksum).meta.xattrs.allSatisfy { ArchiveWriter.schilyKeepsName($0.name) }
     }
 }
 

@@ -1,0 +1,117 @@
+// Boot Loader Specification entries (spec §9): `boot/loader.N/entries/ostree-K-STATEROOT.conf`, one
+// `key value` per line. OSTree writes title, version, options, devicetree, linux, initrd in that
+// order, then any other keys; K = number of deployments - index, so the default sorts first.
+
+/// One BLS entry file.
+public struct BootEntry: Sendable, Equatable {
+    /// Keys and values in file order (a key such as `initrd` may repeat).
+    public var fields: [(key: String, value: String)]
+
+    /// The order OSTree writes well-known keys in.
+    static let keyOrder = ["title", "version", "options", "devicetree", "linux", "initrd"]
+
+    /// An empty entry.
+    public init() { fields = [] }
+
+    /// Parses an entry: each line is a key, whitespace, and the rest of the line as the value.
+    public init(text: String) {
+        fields = []
+        for raw in text.split(separator: "\n") {
+            let line = String(raw).trimmingWhitespace
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if let sp = line.firstIndex(where: { $0 == " " || $0 == "\t" }) {
+                fields.append((String(line[..<sp]), String(line[sp...]).trimmingWhitespace))
+            } else {
+                fields.append((line, ""))
+            }
+        }
+    }
+
+    /// The first value of `key`.
+    public subscript(key: String) -> String? {
+        get { fields.first { $0.key == key }?.value }
+        set {
+            fields.removeAll { $0.key == key }
+            if let v = newValue { fields.append((key, v)) }
+        }
+    }
+
+    /// The file text in OSTree's key order.
+    public var text: String {
+        var out = ""
+        for k in Self.keyOrder { for f in fields where f.key == k { out += "\(f.key) \(f.value)\n" } }
+        for f in fields where !Self.keyOrder.contains(f.key) { out += "\(f.key) \(f.value)\n" }
+        return out
+    }
+
+    public static func == (a: BootEntry, b: BootEntry) -> Bool {
+        a.fields.map { "\($0.key) \($0.value)" } == b.fields.map { "\($0.key) \($0.value)" }
+    }
+
+    /// The file name OSTree gives the entry of deployment `index` out of `count`.
+    public static func fileName(index: Int, count: Int, stateroot: String) -> String {
+        "ostree-\(count - index)-\(stateroot).conf"
+    }
+
+    /// The title: os-release name, the commit version unless already in it, and `(ostree:[STATEROOT:]INDEX)`.
+    public static func title(osName: String, version: String?, stateroot: String, index: Int, showStateroot: Bool) -> String {
+        var t = osName
+        if let v = version, !v.isEmpty, !osName.contains(v) { t += " " + v }
+        return t + " (ostree" + (showStateroot ? ":\(stateroot)" : "") + ":\(index))"
+    }
+}
+
+/// Kernel arguments as a list, in order; `ostree=` is kept in its place.
+public enum KernelArgs {
+    /// Splits an `options` line on spaces outside double quotes.
+    public static func split(_ options: String) -> [String] {
+        var out: [String] = []
+        var cur = "", quoted = false
+        for c in options {
+            if c == "\"" { quoted.toggle() }
+            if (c == " " || c == "\t") && !quoted {
+                if !cur.isEmpty { out.append(cur); cur = "" }
+            } else {
+                cur.append(c)
+            }
+        }
+        if !cur.isEmpty { out.append(cur) }
+        return out
+    }
+
+    /// The key of an argument (`root` for `root=LABEL=x`).
+    public static func key(_ arg: String) -> String {
+        arg.firstIndex(of: "=").map { String(arg[..<$0]) } ?? arg
+    }
+
+    /// Replaces every argument with the same key as each of `args` (the first in place), or appends it, as `ostree admin deploy --karg` does.
+    public static func replace(_ base: [String], with args: [String]) -> [String] {
+        var out = base
+        for a in args {
+            let k = key(a)
+            if let i = out.firstIndex(where: { key($0) == k }) {
+                out[i] = a
+                var j = out.count - 1
+                while j > i { if key(out[j]) == k { out.remove(at: j) }; j -= 1 }
+            } else {
+                out.append(a)
+            }
+        }
+        return out
+    }
+
+    /// The arguments without `ostree=`.
+    public static func withoutOstree(_ args: [String]) -> [String] { args.filter { key($0) != "ostree" } }
+
+    /// Sets `ostree=VALUE`, in place when present, else at the end.
+    public static func settingOstree(_ args: [String], _ value: String) -> [String] {
+        var out = args
+        if let i = out.firstIndex(where: { key($0) == "ostree" }) {
+            out[i] = "ostree=" + value
+            out = out.enumerated().filter { $0.offset == i || key($0.element) != "ostree" }.map(\.element)
+        } else {
+            out.append("ostree=" + value)
+        }
+        return out
+    }
+}
