@@ -22,6 +22,7 @@ struct AdminSwitchCommand: ParsableCommand {
 
     func run() throws {
         var o = UpgradeOptions()
+        o.source = PullUpdateSource()
         o.stateroot = stateroot
         o.retain = retain
         try report(try sysrootOptions.open().switchTo(ref, options: o) { say(output.quiet, $0) }, quiet: output.quiet)

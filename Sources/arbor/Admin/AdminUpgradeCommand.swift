@@ -6,7 +6,7 @@ struct AdminUpgradeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upgrade",
         abstract: "Deploy the newest commit of the default deployment's origin ref, if it changed.",
-        discussion: "The ref is read from the sysroot repository; fetching it from a remote (--pull-only) is not available yet."
+        discussion: "An origin REMOTE:REF is pulled from its remote first (only missing objects, verified); a local ref is read from the sysroot repository."
     )
 
     @OptionGroup var sysrootOptions: SysrootOptions
@@ -29,6 +29,7 @@ struct AdminUpgradeCommand: ParsableCommand {
 
     func run() throws {
         var o = UpgradeOptions()
+        if !deployOnly { o.source = PullUpdateSource() }
         o.stateroot = stateroot
         o.pullOnly = pullOnly
         o.deployOnly = deployOnly

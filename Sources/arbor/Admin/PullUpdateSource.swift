@@ -1,0 +1,28 @@
+// Upgrades through pull: a refspec `REMOTE:REF` whose remote is configured in the sysroot
+// repository is fetched (only the missing objects, verified, signature policy applied) before
+// it is resolved; anything else resolves locally.
+import ArborCore
+import ArborDeploy
+import ArborRemote
+
+/// An update source that pulls `REMOTE:REF` refspecs from their remote.
+struct PullUpdateSource: UpdateSource {
+    /// The most requests in flight.
+    var maxConcurrency = 64
+
+    var fetches: Bool { true }
+
+    func update(refspec: String, repo: Repository, log: (String) -> Void) throws -> Checksum {
+        guard let colon = refspec.firstIndex(of: ":"), repo.remote(named: String(refspec[..<colon])) != nil else {
+            return try LocalRefSource().update(refspec: refspec, repo: repo, log: log)
+        }
+        let remote = String(refspec[..<colon]), ref = String(refspec[refspec.index(after: colon)...])
+        var o = PullOptions()
+        o.refs = [ref]
+        o.maxConcurrency = maxConcurrency
+        log("Pulling \(ref) from \(remote)...")
+        let r = try repo.pull(remote: remote, options: o)
+        log("Received \(r.objects) objects (\(r.bytes) bytes)")
+        return try repo.resolveRev(refspec)
+    }
+}
