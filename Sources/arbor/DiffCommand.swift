@@ -32,7 +32,7 @@ struct DiffCommand: ParsableCommand {
                 print(JSON.object([("a", .uint(UInt64(s.a))), ("b", .uint(UInt64(s.b))), ("common", .uint(UInt64(s.common))),
                                    ("commonSize", .uint(s.commonSize))]).render())
             } else {
-                print("[A] Object Count: \(s.a)\n[B] Object Count: \(s.b)\nCommon Object Count: \(s.common)\nCommon Object Size: \(s.commonSize) bytes")
+                print("[A] Object Count: \(s.a)\n[B] Object Count: \(s.b)\nCommon Object Count: \(s.common)\nCommon Object Size: \(glibSize(s.commonSize))")
             }
             return
         }

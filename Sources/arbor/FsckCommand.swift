@@ -67,7 +67,7 @@ struct FsckCommand: ParsableCommand {
                 print(report.ok ? "No errors found." : "Found \(report.issues.count) problem(s).")
             }
         }
-        if !report.ok && !delete { throw ExitCode(1) }
+        if !report.ok { throw ExitCode(1) }
     }
 
     private func issueJSON(_ i: FsckIssue) -> JSON {

@@ -52,9 +52,9 @@ struct PruneCommand: ParsableCommand {
         if r.unreachable.isEmpty {
             print("No unreachable objects")
         } else if noPrune {
-            print("Would delete \(r.unreachable.count) objects, \(humanBytes(r.bytes)) to free")
+            print("Would delete: \(r.unreachable.count) objects, freeing \(glibSize(r.bytes))")
         } else {
-            print("Deleted \(r.unreachable.count) objects, \(humanBytes(r.bytes)) freed")
+            print("Deleted \(r.unreachable.count) objects, \(glibSize(r.bytes)) freed")
         }
     }
 }

@@ -58,7 +58,13 @@ struct SummaryCommand: ParsableCommand {
                         .object([("name", .string(r.name)), ("checksum", .string(r.checksum.hex)), ("commitSize", .uint(r.commitSize)),
                                  ("version", r.version.map { .string($0) } ?? .null), ("timestamp", r.timestamp.map { .uint($0) } ?? .null)])
                     })),
-                    ("metadata", JSON(s.metadata)),
+                    ("metadata", .object(vardictEntries(s.metadata).map { k, v in
+                        // Timestamps are stored big-endian (spec §1.2).
+                        if k == "ostree.summary.last-modified" || k == "ostree.summary.expires", let t = v.uint64Value {
+                            return (k, JSON.uint(UInt64(bigEndian: t)))
+                        }
+                        return (k, JSON(v))
+                    })),
                 ]).render())
                 return
             }

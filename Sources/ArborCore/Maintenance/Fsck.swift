@@ -94,7 +94,14 @@ extension Repository {
         var needsPartial = Set<Checksum>()
         let commits = objects.filter { $0.type == .commit }.map(\.checksum)
         for c in commits {
-            if isPartial(c) { report.partialCommits.append(c); continue }
+            if isPartial(c) {
+                report.partialCommits.append(c)
+                if isPartialFromFsck(c) {
+                    report.issues.append(FsckIssue(kind: .corrupt, object: ObjectName(c, .commit),
+                                                   reason: "partial since an earlier fsck found corruption; pull it again to repair"))
+                }
+                continue
+            }
             if corrupt[ObjectName(c, .commit)] != nil { continue }
             report.commitsChecked += 1
             guard let commit = try? loadCommit(c) else { continue }
@@ -154,7 +161,7 @@ extension Repository {
                 report.deleted.append(name)
             }
             for c in needsPartial.sorted() where corrupt[ObjectName(c, .commit)] == nil {
-                try markPartial(c)
+                try markPartial(c, fromFsck: true)
                 report.markedPartial.append(c)
             }
             try objectsDir.syncfs()
@@ -162,10 +169,19 @@ extension Repository {
         return report
     }
 
-    /// Marks a commit partial: some of its objects are absent and may be fetched later.
-    public func markPartial(_ commit: Checksum) throws {
+    /// Marks a commit partial: some of its objects are absent and may be fetched later. A mark
+    /// left by fsck holds `f` (as `ostree` writes it), so that fsck keeps failing until a pull repairs it.
+    public func markPartial(_ commit: Checksum, fromFsck: Bool = false) throws {
         let state = try dir.mkdirs("state")
-        _ = try state.openat("\(commit.hex).commitpartial", O_WRONLY | O_CREAT | O_NOFOLLOW, mode: 0o644)
+        let fd = try state.openat("\(commit.hex).commitpartial", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644)
+        if fromFsck { try fd.writeAll([UInt8(ascii: "f")]) }
+    }
+
+    /// Whether a commit's partial mark was left by fsck after it found corruption.
+    public func isPartialFromFsck(_ commit: Checksum) -> Bool {
+        guard let fd = try? dir.openIfExists("state/\(commit.hex).commitpartial", O_RDONLY | O_NOFOLLOW),
+              let bytes = try? fd.readAll(limit: 16) else { return false }
+        return bytes.first == UInt8(ascii: "f")
     }
 
     /// Marks a commit partial and makes the mark durable before the commit becomes visible.

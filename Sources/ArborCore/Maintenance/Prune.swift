@@ -57,7 +57,9 @@ extension Repository {
                 }
             }
         }
-        let roots = (options.refsOnly ? refTips : commits).filter { !expired.contains($0) }
+        // As `ostree`: with an age limit only refs keep objects alive.
+        let refRooted = options.refsOnly || options.keepYoungerThan != nil
+        let roots = (refRooted ? refTips : commits).filter { !expired.contains($0) }
         var reachable = Set<ObjectName>()
         var seenCommits = Set<Checksum>()
         for root in roots {
@@ -68,7 +70,7 @@ extension Repository {
                 try reachableObjects(commit: c, into: &reachable, tolerateMissing: isPartial(c))
                 if let d = options.depth, level >= d { break }
                 // Without refsOnly every commit is a root anyway; ancestry matters with refs.
-                next = options.refsOnly ? try loadCommit(c).parent : nil
+                next = refRooted ? try loadCommit(c).parent : nil
                 level += 1
             }
         }

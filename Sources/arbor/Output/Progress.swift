@@ -42,3 +42,15 @@ func humanBytes(_ n: UInt64) -> String {
     let tenths = Int((v * 10).rounded())
     return "\(tenths / 10).\(tenths % 10) \(units[u])"
 }
+
+/// A byte count as GLib's `g_format_size` prints it (and so `ostree`): "737 bytes", "2.8 kB",
+/// "20.3 MB", SI units with a no-break space.
+func glibSize(_ n: UInt64) -> String {
+    if n < 1000 { return n == 1 ? "1 byte" : "\(n) bytes" }
+    let units = ["kB", "MB", "GB", "TB", "PB", "EB"]
+    var v = Double(n) / 1000
+    var u = 0
+    while v >= 1000 && u < units.count - 1 { v /= 1000; u += 1 }
+    let tenths = Int((v * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)\u{00A0}\(units[u])"
+}
