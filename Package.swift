@@ -18,11 +18,14 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // libdeflate compresses archive objects several times faster than zlib (checksums do not
+        // depend on compression; any raw deflate stream is a valid .filez payload).
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         // Kernel interfaces Swift cannot call directly (variadic fcntl/ioctl, renameat2).
         .target(name: "CArborSystem"),
         .target(
             name: "ArborCore",
-            dependencies: ["CArchive", "COpenSSL", "CZlib", "CArborSystem"]
+            dependencies: ["CArchive", "COpenSSL", "CZlib", "CDeflate", "CArborSystem"]
         ),
         // libcurl (Debian: libcurl4-openssl-dev): HTTP/1.1 keep-alive and HTTP/2 multiplexing for pull.
         .target(

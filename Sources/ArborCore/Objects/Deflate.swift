@@ -1,5 +1,6 @@
 // Raw deflate streams (window bits -15) for `.filez` payloads (spec §5).
 import CZlib
+import CDeflate
 
 /// Compresses a stream into raw deflate.
 final class RawDeflater {
@@ -79,5 +80,32 @@ final class RawInflater {
                 throw ArborError.corruptObject(name: object, reason: "bad compressed data")
             }
         }
+    }
+}
+
+/// Whole-buffer raw deflate with libdeflate; compressors are reused across calls.
+final class FastDeflater: @unchecked Sendable {
+    /// Buffers up to this size are compressed in one call; larger content streams through zlib.
+    static let maxWholeBuffer = 8 << 20
+    private let mutex = Mutex()
+    private var free: [OpaquePointer] = []
+    let level: Int32
+
+    init(level: Int32) { self.level = level }
+
+    deinit { for c in free { libdeflate_free_compressor(c) } }
+
+    /// Compresses `input` and passes the raw deflate stream to `sink`.
+    func compress(_ input: UnsafeRawBufferPointer, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let c = mutex.withLock({ free.popLast() }) ?? libdeflate_alloc_compressor(level) else {
+            throw ArborError.invalidArgument("cannot allocate a deflate compressor")
+        }
+        defer { mutex.withLock { free.append(c) } }
+        let bound = libdeflate_deflate_compress_bound(c, input.count)
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bound, 16), alignment: 16)
+        defer { out.deallocate() }
+        let n = libdeflate_deflate_compress(c, input.baseAddress, input.count, out.baseAddress, out.count)
+        guard n > 0 else { throw ArborError.invalidArgument("deflate failed") }
+        try sink(UnsafeRawBufferPointer(rebasing: out[0..<n]))
     }
 }

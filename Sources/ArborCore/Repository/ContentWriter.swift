@@ -213,12 +213,16 @@ extension Transaction {
         case .archive:
             try fd.writeAll(meta.archiveHeader(size: size))
             if meta.isRegular {
-                let level = Int32(repo.config.value("archive", "zlib-level") ?? "") ?? 6
-                let deflater = try RawDeflater(level: level)
                 let sink: (UnsafeRawBufferPointer) throws -> Void = { try fd.writeAll($0) }
                 if let b = body {
-                    try deflater.feed(b, finish: true, sink: sink)
+                    try self.deflater.compress(b, sink: sink)
+                } else if let src = source, size <= UInt64(FastDeflater.maxWholeBuffer) {
+                    let whole = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(size), alignment: 16)
+                    defer { whole.deallocate() }
+                    guard try readFully(src, into: whole) == Int(size) else { throw ArborError.changedWhileReading(src.path) }
+                    try self.deflater.compress(UnsafeRawBufferPointer(whole), sink: sink)
                 } else if let src = source, let buf = scratch {
+                    let deflater = try RawDeflater(level: compressionLevel)
                     var copied: UInt64 = 0
                     while true {
                         let k = try src.read(into: buf)

@@ -22,6 +22,10 @@ public final class Transaction: @unchecked Sendable {
     private var finished = false
     /// Whether to fsync (config `core.fsync`, default true).
     let sync: Bool
+    /// Compresses archive-mode content (level `archive.zlib-level`, default 6).
+    let deflater: FastDeflater
+    /// The compression level for archive-mode content.
+    let compressionLevel: Int32
     /// Number of objects written by this transaction.
     public var objectsWritten: Int { mutex.withLock { staged.count } }
     /// Bytes of content staged (uncompressed).
@@ -32,6 +36,8 @@ public final class Transaction: @unchecked Sendable {
         self.repo = repo
         repoLock = try repo.lock(.shared)
         sync = repo.config.bool("core", "fsync", default: true)
+        compressionLevel = Int32(repo.config.value("archive", "zlib-level") ?? "") ?? 6
+        deflater = FastDeflater(level: compressionLevel)
         let tmp = try repo.dir.openDirectory("tmp")
         Transaction.cleanStaleStaging(tmp)
         // A prefix OSTree never reuses: its staging directories are trusted as complete.
