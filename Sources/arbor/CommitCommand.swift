@@ -60,6 +60,15 @@ struct CommitCommand: ParsableCommand {
     @Flag(name: .customLong("skip-if-unchanged"), help: "Do not commit when the tree equals the parent's; print the parent.")
     var skipIfUnchanged = false
 
+    @Option(help: ArgumentHelp("Sign the commit with this ed25519 secret key (base64; repeatable).", valueName: "KEY"))
+    var sign: [String] = []
+
+    @Option(name: .customLong("sign-type"), help: "Signature type (only ed25519).")
+    var signType: String = "ed25519"
+
+    @Flag(name: .customLong("generate-sizes"), help: "Record each object's sizes in the commit (ostree.sizes), so that pull --dry-run needs no HEAD requests.")
+    var generateSizes = false
+
     @Option(name: .customLong("tree"), help: ArgumentHelp("A layer: dir=PATH, ref=REV, tar=FILE or oci=DIR[:TAG] (repeatable, in order).", valueName: "SOURCE"))
     var trees: [String] = []
 
@@ -117,6 +126,9 @@ struct CommitCommand: ParsableCommand {
         options.bindings = !noBindings
         options.bindRefs = bindRefs
         options.skipIfUnchanged = skipIfUnchanged
+        guard signType == "ed25519" else { throw ValidationError("unsupported signature type '\(signType)' (ed25519)") }
+        options.signingKeys = try sign.map { try Ed25519.SecretKey(base64: $0) }
+        options.generateSizes = generateSizes
         options.tree.ownerUID = ownerUID
         options.tree.ownerGID = ownerGID
         options.tree.canonicalPermissions = canonicalPermissions

@@ -139,6 +139,9 @@ public final class CommitBuilder {
         }
     }
 
+    /// Blocks until every scheduled worker has finished.
+    public func waitForWorkers() { group.wait() }
+
     // MARK: Finishing
 
     /// Waits for the workers and writes every dirtree; returns the root (dirtree, dirmeta).

@@ -48,6 +48,10 @@ public struct CommitOptions: Sendable {
     public var skipIfUnchanged = false
     /// How entry metadata is mapped.
     public var tree = TreeOptions()
+    /// Sign the new commit with these keys (ed25519), in the same transaction.
+    public var signingKeys: [Ed25519.SecretKey] = []
+    /// Record every object's archived and unpacked size (`ostree.sizes`), as `commit --generate-sizes`.
+    public var generateSizes = false
     /// How tarball sources are read (OCI layers always autocreate parents and apply whiteouts).
     public var tar = TarOptions()
     /// Creates default options.
@@ -81,8 +85,8 @@ extension Repository {
         case .branchHead: parent = try options.branch.flatMap { try resolveRef($0) }
         }
         let txn = try Transaction(self)
+        let builder = CommitBuilder(transaction: txn, options: options.tree)
         do {
-            let builder = CommitBuilder(transaction: txn, options: options.tree)
             progress?(builder.progress)
             var imageMetadata: [(String, GVariant)] = []
             for s in sources {
@@ -109,13 +113,23 @@ extension Repository {
                 let refs = Set((options.branch.map { [$0] } ?? []) + options.bindRefs).sorted(by: nameLess)
                 metadata.append(("ostree.ref-binding", .array(element: .string, refs.map { .string($0) })))
             }
+            if options.generateSizes {
+                metadata.append(("ostree.sizes", try builder.sizeIndex(tree: tree, meta: meta)))
+            }
             let commit = CommitObject(metadata: metadata, parent: parent, subject: options.subject, body: options.body,
                                       timestamp: options.timestamp ?? UInt64(max(0, time(nil))), rootTree: tree, rootMeta: meta)
             let checksum = try txn.writeMetadata(.commit, commit.bytes)
+            if !options.signingKeys.isEmpty {
+                // Signed in the same transaction: the commit never appears unsigned.
+                let sigs = try options.signingKeys.map { try $0.sign(commit.bytes) }
+                try txn.writeMetadata(.commitMeta, addingSignatures(sigs, to: nil).0.serialize(), named: checksum)
+            }
             let written = txn.objectsWritten, bytes = txn.contentBytesWritten
             try txn.commit(refs: options.branch.map { [($0, checksum)] } ?? [])
             return CommitResult(checksum: checksum, created: true, objectsWritten: written, bytesWritten: bytes)
         } catch {
+            // Workers may still be writing into staging: let them stop before it is removed.
+            builder.waitForWorkers()
             txn.abort()
             throw error
         }

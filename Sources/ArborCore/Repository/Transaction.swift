@@ -173,3 +173,33 @@ public final class Transaction: @unchecked Sendable {
         repoLock?.release()
     }
 }
+
+extension Transaction {
+    /// The on-disk size of an object, staged here or already in the repository.
+    func storedSize(_ c: Checksum, _ type: ObjectType) -> UInt64 {
+        let (d, n) = repo.looseName(c, type)
+        if let st = try? staging.statIfExists("\(d)/\(n)") { return UInt64(st.st_size) }
+        return repo.objectSize(ObjectName(c, type))
+    }
+
+    /// Reads a dirtree staged here or already in the repository.
+    func loadDirTree(_ c: Checksum) throws -> DirTree {
+        let (d, n) = repo.looseName(c, .dirTree)
+        if let fd = try staging.openIfExists("\(d)/\(n)", O_RDONLY | O_NOFOLLOW) {
+            return try DirTree.parse(try fd.readAll(limit: Repository.maxMetadataSize), name: ObjectName(c, .dirTree).description)
+        }
+        return try repo.loadDirTree(c)
+    }
+
+    /// The uncompressed size of a content object staged here or already in the repository.
+    func contentSize(_ c: Checksum) throws -> UInt64 {
+        let (d, n) = repo.looseName(c, .file)
+        if repo.mode == .archive, let fd = try staging.openIfExists("\(d)/\(n)", O_RDONLY | O_NOFOLLOW) {
+            return try repo.readArchiveHeader(fd: fd, name: ObjectName(c, .file).description).1
+        }
+        if repo.mode != .archive, let st = try staging.statIfExists("\(d)/\(n)") {
+            return st.st_mode & S_IFMT == S_IFLNK ? 0 : UInt64(st.st_size)
+        }
+        return try repo.contentInfo(c).size
+    }
+}
