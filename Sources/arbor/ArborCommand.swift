@@ -47,8 +47,8 @@ enum Main {
 
     static func fail(_ message: String, code: Int32, hint: Bool = false) -> Never {
         var err = StandardError()
-        print("arbor: error: \(message)", to: &err)
-        if hint { print("(see 'arbor --help' or 'arbor SUBCOMMAND --help')", to: &err) }
+        // One line, always: scripts read the first line of stderr.
+        print("arbor: error: \(message)\(hint ? " (see 'arbor --help')" : "")", to: &err)
         exit(code)
     }
 }

@@ -26,6 +26,10 @@ struct RefsCommand: ParsableCommand {
     func validate() throws {
         if delete && create != nil { throw ValidationError("--delete and --create exclude each other") }
         if delete && arguments.isEmpty { throw ValidationError("--delete needs at least one ref or prefix") }
+        if let c = create {
+            let parts = c.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.allSatisfy(Repository.isValidRefName) else { throw ValidationError("invalid ref name '\(c)'") }
+        }
         if create != nil && arguments.count != 1 { throw ValidationError("--create=REF needs exactly one commit argument") }
     }
 

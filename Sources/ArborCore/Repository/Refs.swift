@@ -142,7 +142,7 @@ extension Repository {
             if let found = try? resolveRef(rev) { return found }
         }
         let hexChars = rev.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
-        if hexChars && rev.count >= 2 && rev.count < 64 {
+        if hexChars && !rev.isEmpty && rev.count < 64 {
             let matches = try commitsWithPrefix(rev)
             if matches.count == 1 { return matches[0] }
             if matches.count > 1 {
@@ -152,8 +152,12 @@ extension Repository {
         throw ArborError.notFound("no such ref or commit: \(rev)")
     }
 
-    /// Commits whose checksum starts with `prefix` (at least 2 hex characters).
+    /// Commits whose checksum starts with `prefix` (hex characters).
     public func commitsWithPrefix(_ prefix: String) throws -> [Checksum] {
+        if prefix.count < 2 {
+            return try objectsDir.entries().filter { $0.utf8.count == 2 && $0.hasPrefix(prefix) }.sorted()
+                .flatMap { try commitsWithPrefix($0) }
+        }
         let d = String(prefix.prefix(2)), rest = String(prefix.dropFirst(2))
         guard let sub = try? objectsDir.openDirectory(d) else { return [] }
         return try sub.entries().filter { $0.hasPrefix(rest) && $0.hasSuffix(".commit") }
