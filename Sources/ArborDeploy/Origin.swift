@@ -36,8 +36,10 @@ public struct Origin: Sendable, Equatable {
     /// Parses an origin file. Lines before the first group are dropped, as GKeyFile rejects them.
     public init(text: String) {
         groups = []
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = String(raw)
+        // Split on the byte, not the Character: "\r\n" is one Character, so CRLF lines would
+        // otherwise never split (found by fuzzing).
+        for raw in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            let line = String(Substring(raw))
             let trimmed = line.trimmingWhitespace
             if trimmed.hasPrefix("[") && trimmed.hasSuffix("]") {
                 groups.append(Group(name: String(trimmed.dropFirst().dropLast()), entries: []))

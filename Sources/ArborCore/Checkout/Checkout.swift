@@ -154,7 +154,7 @@ final class CheckoutContext: @unchecked Sendable {
             if fchown(dir.raw, meta.uid, meta.gid) != 0 { throw ArborError.errno("chown", dir.path) }
             if !meta.xattrs.isEmpty { try XattrIO.write(fd: dir.raw, path: dir.path, meta.xattrs) }
         }
-        let mode = options.userMode ? meta.mode & 0o1777 : meta.mode & 0o7777
+        let mode = options.userMode ? meta.mode & 0o3777 : meta.mode & 0o7777
         if fchmod(dir.raw, mode_t(mode)) != 0 { throw ArborError.errno("chmod", dir.path) }
     }
 

@@ -26,8 +26,8 @@ public final class CommitBuilder {
     /// Live counters for a progress display.
     public let progress = CommitProgress()
 
-    private let group = DispatchGroup()
-    private let inFlight = DispatchSemaphore(value: 256)
+    // One thread per core plus one, so that a thread waiting on the disk leaves the cores busy.
+    private let queue = WorkQueue(threads: WorkQueue.defaultThreads + 1, capacity: 256)
     private let errorMutex = Mutex()
     private var firstError: Error?
     private let pool = BufferPool(size: Transaction.chunkSize)
@@ -40,7 +40,10 @@ public final class CommitBuilder {
         self.options = o
     }
 
-    deinit { pool.drain() }
+    deinit {
+        queue.close()
+        pool.drain()
+    }
 
     // MARK: Sources
 
@@ -113,10 +116,7 @@ public final class CommitBuilder {
     }
 
     private func schedule(dir: FileDescriptor, name: String, st: stat, job: FileJob, display: String) {
-        inFlight.wait()
-        group.enter()
-        DispatchQueue.global().async { [self] in
-            defer { inFlight.signal(); group.leave() }
+        queue.submit { [self] in
             if errorMutex.withLock({ firstError != nil }) { return }
             do {
                 let fd = try dir.openRead(name)
@@ -134,19 +134,19 @@ public final class CommitBuilder {
 
     private func checkError() throws {
         if let e = errorMutex.withLock({ firstError }) {
-            group.wait()
+            queue.wait()
             throw e
         }
     }
 
     /// Blocks until every scheduled worker has finished.
-    public func waitForWorkers() { group.wait() }
+    public func waitForWorkers() { queue.wait() }
 
     // MARK: Finishing
 
     /// Waits for the workers and writes every dirtree; returns the root (dirtree, dirmeta).
     public func finish() throws -> (tree: Checksum, meta: Checksum) {
-        group.wait()
+        queue.wait()
         try checkError()
         if root.metaChecksum == nil {
             // No source provided the root: a root-owned 0755 directory.

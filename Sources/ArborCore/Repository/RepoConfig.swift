@@ -7,7 +7,9 @@ public struct RepoConfig: Sendable, Equatable {
 
     /// Parses key-file text.
     public init(text: String) {
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // Split on the byte, not the Character: "\r\n" is one Character, so CRLF lines would
+        // otherwise never split (found by fuzzing).
+        lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { String(Substring($0)) }
         if lines.last == "" { lines.removeLast() }
     }
 
