@@ -275,7 +275,7 @@ final class HTTPPull: @unchecked Sendable {
 
     private func fetchCommit(_ c: Checksum, ref: String?, depthLeft: Int) {
         let name = ObjectName(c, .commit)
-        if !options.dryRun && repo.hasObject(c, .commit) && !repo.isPartial(c) {
+        if repo.hasObject(c, .commit) && !repo.isPartial(c) {
             // Already complete here; only its ancestry may still be wanted.
             if depthLeft != 0, let commit = try? repo.loadCommit(c), let p = commit.parent {
                 fetchCommit(p, ref: nil, depthLeft: depthLeft - 1)
@@ -283,46 +283,61 @@ final class HTTPPull: @unchecked Sendable {
             return
         }
         guard mutex.withLock({ requested.insert(name).inserted }) else { return }
+        let local = repo.hasObject(c, .commit)
         fetch(ObjectName(c, .commitMeta), optional: true) { [self] metaBytes in
+            if local {
+                // Resuming: the commit itself is here already; only its detached metadata may have changed.
+                try handleCommit(c, bytes: try repo.readMetadata(c, .commit), fetched: false, metaBytes: metaBytes,
+                                 ref: ref, depthLeft: depthLeft)
+                return
+            }
             fetch(name, optional: ref == nil) { [self] bytes in
                 guard let bytes = bytes else { return }   // an ancestor the server no longer has
-                guard SHA256Hasher.hash(bytes) == c else {
-                    throw ArborError.corruptObject(name: name.description, reason: "checksum mismatch (from remote \(remote.name))")
+                try handleCommit(c, bytes: bytes, fetched: true, metaBytes: metaBytes, ref: ref, depthLeft: depthLeft)
+            }
+        }
+    }
+
+    /// Verifies a commit (checksum, signature policy, ref binding), stores it, and walks its tree.
+    private func handleCommit(_ c: Checksum, bytes: [UInt8], fetched: Bool, metaBytes: [UInt8]?, ref: String?, depthLeft: Int) throws {
+        let name = ObjectName(c, .commit)
+        guard SHA256Hasher.hash(bytes) == c else {
+            throw ArborError.corruptObject(name: name.description, reason: "checksum mismatch (from remote \(remote.name))")
+        }
+        let commit = try CommitObject.parse(bytes, name: name.description)
+        var detached: GVariant?
+        if let m = metaBytes {
+            detached = try GVariant.parse(m, as: GVariantType("a{sv}"))
+        }
+        if remote.signVerify {
+            _ = try verifySignatures(ed25519Signatures(in: detached), message: bytes, keys: keys,
+                                     what: "commit \(c.hex) from remote \(remote.name)")
+        }
+        if let ref = ref, case let .array(_, bound)? = commit.metadata.lookup("ostree.ref-binding"),
+           !bound.isEmpty, !bound.contains(where: { $0.stringValue == ref }) {
+            throw ArborError.invalidArgument("commit \(c.hex) is not bound to ref \(ref) (possible downgrade or substitution)")
+        }
+        if let sizes = commit.metadata.lookup("ostree.sizes") { recordSizes(sizes) }
+        if options.dryRun {
+            countDryRun((fetched ? bytes.count : 0) + (metaBytes?.count ?? 0), objects: (fetched ? 1 : 0) + (metaBytes == nil ? 0 : 1))
+        } else {
+            try repo.markPartialDurably(c)
+            mutex.withLock { commitsInFlight.append(c) }
+            if let t = txn {
+                if fetched {
+                    try t.writeMetadata(.commit, bytes, named: c)
+                    noteStored(bytes: bytes.count)
                 }
-                let commit = try CommitObject.parse(bytes, name: name.description)
-                var detached: GVariant?
                 if let m = metaBytes {
-                    detached = try GVariant.parse(m, as: GVariantType("a{sv}"))
-                }
-                if remote.signVerify {
-                    _ = try verifySignatures(ed25519Signatures(in: detached), message: bytes, keys: keys,
-                                             what: "commit \(c.hex) from remote \(remote.name)")
-                }
-                if let ref = ref, case let .array(_, bound)? = commit.metadata.lookup("ostree.ref-binding"),
-                   !bound.isEmpty, !bound.contains(where: { $0.stringValue == ref }) {
-                    throw ArborError.invalidArgument("commit \(c.hex) is not bound to ref \(ref) (possible downgrade or substitution)")
-                }
-                if let sizes = commit.metadata.lookup("ostree.sizes") { recordSizes(sizes) }
-                if options.dryRun {
-                    countDryRun(bytes.count + (metaBytes?.count ?? 0), objects: metaBytes == nil ? 1 : 2)
-                } else {
-                    try repo.markPartialDurably(c)
-                    mutex.withLock { commitsInFlight.append(c) }
-                    if let t = txn {
-                        try t.writeMetadata(.commit, bytes, named: c)
-                        noteStored(bytes: bytes.count)
-                        if let m = metaBytes {
-                            try t.writeMetadata(.commitMeta, m, named: c)
-                            noteStored(bytes: m.count)
-                        }
-                    }
-                }
-                fetchDirMeta(commit.rootMeta)
-                fetchDirTree(commit.rootTree)
-                if depthLeft != 0, let p = commit.parent {
-                    fetchCommit(p, ref: nil, depthLeft: depthLeft - 1)
+                    try t.writeMetadata(.commitMeta, m, named: c)
+                    noteStored(bytes: m.count)
                 }
             }
+        }
+        fetchDirMeta(commit.rootMeta)
+        fetchDirTree(commit.rootTree)
+        if depthLeft != 0, let p = commit.parent {
+            fetchCommit(p, ref: nil, depthLeft: depthLeft - 1)
         }
     }
 
@@ -341,7 +356,7 @@ final class HTTPPull: @unchecked Sendable {
 
     private func fetchDirTree(_ t: Checksum) {
         let name = ObjectName(t, .dirTree)
-        if !options.dryRun && repo.hasObject(t, .dirTree) {
+        if repo.hasObject(t, .dirTree) {
             // Present locally (perhaps from a partial pull): its children may still be missing.
             guard mutex.withLock({ requested.insert(name).inserted }) else { return }
             dispatch { [self] in scan(try repo.loadDirTree(t)) }
@@ -393,7 +408,9 @@ final class HTTPPull: @unchecked Sendable {
                 guard sum == c else { throw ArborError.corruptObject(name: name.description, reason: "checksum mismatch (from remote \(remote.name))") }
                 try t.writeVerifiedArchiveObject(c, bytes: bytes)
             } else {
-                let (meta, size, _) = try FileMeta.parseArchiveHeader(bytes, object: name.description)
+                // Verify before storing: a damaged object must not land here under another name.
+                let (meta, size, sum) = try decodeArchiveObject(bytes, name: name.description)
+                guard sum == c else { throw ArborError.corruptObject(name: name.description, reason: "checksum mismatch (from remote \(remote.name))") }
                 let stored = try t.writeRegularFileOrSymlink(meta: meta, size: size) { sink in
                     _ = try withoutActuallyEscaping(sink) { s in try decodeArchiveObject(bytes, name: name.description, sink: s) }
                 }

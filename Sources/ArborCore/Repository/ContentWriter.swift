@@ -194,9 +194,20 @@ extension Transaction {
     /// Writes one content object into staging in the repository's mode.
     private func stage(_ name: ObjectName, meta: FileMeta, size: UInt64, body: UnsafeRawBufferPointer?,
                        source: FileDescriptor?, scratch: UnsafeMutableRawBufferPointer? = nil) throws {
+        let mode = repo.mode
+        if mode == .bareUserOnly {
+            // These objects keep no owner, xattrs or special bits: refuse what would lose them
+            // (as `ostree`: "invalid mode ... with bits ...").
+            let extra = meta.isSymlink ? 0 : meta.mode & 0o7777 & ~UInt32(0o755)
+            if extra != 0 || meta.uid != 0 || meta.gid != 0 || !meta.xattrs.isEmpty {
+                throw ArborError.unsupported("object \(name) cannot be stored in a bare-user-only repository: "
+                    + (extra != 0 ? "mode \(String(meta.mode, radix: 8)) has bits \(String(extra, radix: 8))" :
+                       !meta.xattrs.isEmpty ? "it has xattrs" : "it is owned by \(meta.uid):\(meta.gid)")
+                    + " (commit with --canonical-permissions)")
+            }
+        }
         let (d, n) = repo.looseName(name.checksum, name.type)
         let sub = try stagingSubdir(d)
-        let mode = repo.mode
         if meta.isSymlink && (mode == .bare || mode == .bareUserOnly) {
             try? sub.unlink(n)
             try sub.symlink(meta.symlinkTarget, n)
