@@ -51,7 +51,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArborCoreTests",
-            dependencies: ["ArborCore"]
+            dependencies: ["ArborCore", "ArborDeploy"]
         ),
         .testTarget(
             name: "InteropTests",

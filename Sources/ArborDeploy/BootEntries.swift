@@ -16,8 +16,9 @@ public struct BootEntry: Sendable, Equatable {
     /// Parses an entry: each line is a key, whitespace, and the rest of the line as the value.
     public init(text: String) {
         fields = []
-        for raw in text.split(separator: "\n") {
-            let line = String(raw).trimmingWhitespace
+        // Split on the byte: in Swift "\r\n" is one Character and would not split on "\n".
+        for raw in text.utf8.split(separator: UInt8(ascii: "\n")) {
+            let line = String(Substring(raw)).trimmingWhitespace
             if line.isEmpty || line.hasPrefix("#") { continue }
             if let sp = line.firstIndex(where: { $0 == " " || $0 == "\t" }) {
                 fields.append((String(line[..<sp]), String(line[sp...]).trimmingWhitespace))

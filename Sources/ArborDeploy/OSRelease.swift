@@ -7,8 +7,9 @@ public enum OSRelease {
     /// Parses os-release text into its variables.
     public static func parse(_ text: String) -> [String: String] {
         var out: [String: String] = [:]
-        for raw in text.split(separator: "\n") {
-            let line = String(raw).trimmingWhitespace
+        // Split on the byte: in Swift "\r\n" is one Character and would not split on "\n".
+        for raw in text.utf8.split(separator: UInt8(ascii: "\n")) {
+            let line = String(Substring(raw)).trimmingWhitespace
             guard !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
             out[String(line[..<eq])] = unquote(String(line[line.index(after: eq)...]))
         }

@@ -87,13 +87,18 @@ final class HTTPPull: @unchecked Sendable {
     private let txnLock = RWLock()
     private var lastFlush = monotonicNow()
     private var stagedSinceFlush = 0
-    private let workers = DispatchQueue(label: "arbor.pull.verify", attributes: .concurrent)
-    private let workerSlots = DispatchSemaphore(value: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    // Verification and storage run on one thread per core; the small queue in front of them
+    // holds the network back when they fall behind, so received bodies never pile up in memory.
+    private let workers = WorkQueue(threads: WorkQueue.defaultThreads, capacity: 16)
     private var objectsStored = 0
     private var bytesStored: UInt64 = 0
     private var dryRunBytes: UInt64 = 0
     private var dryRunObjects = 0
     private var sizesFromCommit: [Checksum: UInt64] = [:]
+
+    /// Content up to this size is inflated once into memory, verified and stored from there.
+    static let inMemoryLimit = 16 << 20
+
 
     init(repo: Repository, remote: Remote, options: PullOptions, progress: PullProgress) throws {
         self.repo = repo
@@ -124,6 +129,7 @@ final class HTTPPull: @unchecked Sendable {
     }
 
     func run() throws -> PullReport {
+        defer { workers.close() }
         var report = PullReport()
         report.dryRun = options.dryRun
         // 1. Resolve refs: from the summary when the remote has one.
@@ -250,9 +256,8 @@ final class HTTPPull: @unchecked Sendable {
     /// Runs verification and storage off the network thread.
     private func dispatch(_ work: @escaping () throws -> Void) {
         begin()
-        workers.async { [self] in
-            workerSlots.wait()
-            defer { workerSlots.signal(); end() }
+        workers.submit { [self] in
+            defer { end() }
             if failed { return }
             do { try txnLock.read { try work() } } catch { fail(error) }
         }
@@ -359,7 +364,8 @@ final class HTTPPull: @unchecked Sendable {
         if repo.hasObject(t, .dirTree) {
             // Present locally (perhaps from a partial pull): its children may still be missing.
             guard mutex.withLock({ requested.insert(name).inserted }) else { return }
-            dispatch { [self] in scan(try repo.loadDirTree(t)) }
+            // Scanned right here (callers are workers): workers never queue work for each other.
+            do { scan(try repo.loadDirTree(t)) } catch { fail(error) }
             return
         }
         guard need(name) else { return }
@@ -409,7 +415,17 @@ final class HTTPPull: @unchecked Sendable {
                 try t.writeVerifiedArchiveObject(c, bytes: bytes)
             } else {
                 // Verify before storing: a damaged object must not land here under another name.
-                let (meta, size, sum) = try decodeArchiveObject(bytes, name: name.description)
+                let (meta, size, _) = try FileMeta.parseArchiveHeader(bytes, object: name.description)
+                if size <= UInt64(HTTPPull.inMemoryLimit) {
+                    var content: [UInt8] = []
+                    content.reserveCapacity(Int(size))
+                    let (_, _, sum) = try decodeArchiveObject(bytes, name: name.description) { content.append(contentsOf: $0) }
+                    guard sum == c else { throw ArborError.corruptObject(name: name.description, reason: "checksum mismatch (from remote \(remote.name))") }
+                    try content.withUnsafeBytes { try t.writeVerifiedContent(c, meta: meta, bytes: $0) }
+                    noteStored(bytes: bytes.count)
+                    return
+                }
+                let (_, _, sum) = try decodeArchiveObject(bytes, name: name.description)
                 guard sum == c else { throw ArborError.corruptObject(name: name.description, reason: "checksum mismatch (from remote \(remote.name))") }
                 let stored = try t.writeRegularFileOrSymlink(meta: meta, size: size) { sink in
                     _ = try withoutActuallyEscaping(sink) { s in try decodeArchiveObject(bytes, name: name.description, sink: s) }

@@ -24,6 +24,10 @@ struct Arbor: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        // Large buffers (file chunks, downloaded objects) go straight back to the system when
+        // freed, instead of growing the heap: peak memory stays close to what is in use.
+        _ = mallopt(M_MMAP_THRESHOLD, 256 << 10)
+        _ = mallopt(M_TRIM_THRESHOLD, 1 << 20)
         do {
             var command = try Arbor.parseAsRoot()
             try command.run()

@@ -180,6 +180,19 @@ extension Transaction {
         record(name, bytes: UInt64(bytes.count))
     }
 
+    /// Stages content the caller has already verified to hash to `checksum` (no second hash).
+    public func writeVerifiedContent(_ checksum: Checksum, meta: FileMeta, bytes: UnsafeRawBufferPointer) throws {
+        let name = ObjectName(checksum, .file)
+        guard claim(name) else { return }
+        do {
+            try stage(name, meta: meta, size: meta.isRegular ? UInt64(bytes.count) : 0, body: bytes, source: nil)
+        } catch {
+            discard(name)
+            throw error
+        }
+        record(name, bytes: UInt64(bytes.count))
+    }
+
     /// Stages a symlink.
     public func writeSymlink(meta: FileMeta) throws -> Checksum {
         try writeContent(meta: meta, bytes: UnsafeRawBufferPointer(start: nil, count: 0))

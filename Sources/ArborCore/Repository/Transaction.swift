@@ -19,6 +19,7 @@ public final class Transaction: @unchecked Sendable {
     private let mutex = Mutex()
     private var staged: [ObjectName] = []
     private var stagedSet: Set<ObjectName> = []
+    private var subdirs: [String: FileDescriptor] = [:]
     private var finished = false
     /// Whether to fsync (config `core.fsync`, default true).
     let sync: Bool
@@ -88,8 +89,11 @@ public final class Transaction: @unchecked Sendable {
 
     /// Opens (creating) the staging subdirectory for a checksum.
     func stagingSubdir(_ d: String) throws -> FileDescriptor {
+        if let fd = mutex.withLock({ subdirs[d] }) { return fd }
         try staging.mkdir(d, mode: 0o755)
-        return try staging.openDirectory(d)
+        let fd = try staging.openDirectory(d)
+        mutex.withLock { subdirs[d] = fd }
+        return fd
     }
 
     /// Writes a metadata object and returns its checksum.

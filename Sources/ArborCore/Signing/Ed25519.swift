@@ -95,6 +95,8 @@ public enum Ed25519 {
 
     /// Reads keys from a file with one base64 key a line (blank lines and `#` comments ignored).
     public static func keyLines(_ text: String) -> [String] {
-        text.split(separator: "\n").map { $0.trimmingSpaces }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        // Split on the byte: in Swift "\r\n" is one Character and would not split on "\n".
+        text.utf8.split(separator: UInt8(ascii: "\n")).map { String(Substring($0)).trimmingSpaces }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 }

@@ -50,7 +50,7 @@ public final class WorkQueue: @unchecked Sendable {
                 pthread_mutex_unlock(&mutex)
                 return
             }
-            let job = jobs[head]
+            var job: (() -> Void)? = jobs[head]
             jobs[head] = WorkQueue.done   // drop what the job captured as soon as it starts
             head += 1
             if head > 1024 && head * 2 > jobs.count {
@@ -60,7 +60,10 @@ public final class WorkQueue: @unchecked Sendable {
             running += 1
             pthread_cond_signal(&notFull)
             pthread_mutex_unlock(&mutex)
-            job()
+            job?()
+            // Release the captures before reporting completion: whoever waits may then free
+            // the objects they reference, and must never see a worker holding the last reference.
+            job = nil
             pthread_mutex_lock(&mutex)
             running -= 1
             if running == 0 && head == jobs.count { pthread_cond_broadcast(&idle) }
