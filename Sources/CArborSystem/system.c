@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <linux/fs.h>
+#include <malloc.h>
 #include <unistd.h>
 
 int arbor_lock_fd(int fd, int exclusive, int wait) {
@@ -48,4 +49,9 @@ unsigned int arbor_immutable_flag(void) { return FS_IMMUTABLE_FL; }
 
 long arbor_copy_file_range(int fd_in, int fd_out, size_t len) {
     return (long)copy_file_range(fd_in, NULL, fd_out, NULL, len, 0);
+}
+
+void arbor_tune_malloc(long mmap_threshold, long trim_threshold) {
+    mallopt(M_MMAP_THRESHOLD, (int)mmap_threshold);
+    mallopt(M_TRIM_THRESHOLD, (int)trim_threshold);
 }

@@ -26,8 +26,7 @@ enum Main {
     static func main() {
         // Large buffers (file chunks, downloaded objects) go straight back to the system when
         // freed, instead of growing the heap: peak memory stays close to what is in use.
-        _ = mallopt(M_MMAP_THRESHOLD, 256 << 10)
-        _ = mallopt(M_TRIM_THRESHOLD, 1 << 20)
+        tuneMemoryAllocator()
         do {
             var command = try Arbor.parseAsRoot()
             try command.run()

@@ -4,6 +4,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CArborSystem
 
 /// Runs closures on `threads` worker threads; `submit` blocks while `capacity` jobs wait.
 public final class WorkQueue: @unchecked Sendable {
@@ -103,4 +104,10 @@ public final class WorkQueue: @unchecked Sendable {
         pthread_cond_destroy(&notFull)
         pthread_cond_destroy(&idle)
     }
+}
+
+/// Large buffers (file chunks, downloaded objects) go straight back to the system when freed
+/// instead of growing the heap, so peak memory stays close to what is in use.
+public func tuneMemoryAllocator() {
+    arbor_tune_malloc(256 << 10, 1 << 20)
 }

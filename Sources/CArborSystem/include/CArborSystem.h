@@ -21,4 +21,7 @@ int arbor_set_inode_flags(int fd, unsigned int flags);
 unsigned int arbor_immutable_flag(void);
 /// Copies up to len bytes between descriptors in the kernel; returns bytes copied or -1.
 long arbor_copy_file_range(int fd_in, int fd_out, size_t len);
+/// Makes large allocations come from (and return to) the system directly, and trims the heap
+/// eagerly, so that peak memory follows what is in use.
+void arbor_tune_malloc(long mmap_threshold, long trim_threshold);
 #endif
