@@ -113,6 +113,16 @@ final class CheckoutContext: @unchecked Sendable {
         self.hardlink = hardlink
     }
 
+    private var metas: [Checksum: DirMeta] = [:]
+
+    /// Directory metadata, read once per checkout (a tree has few distinct ones).
+    func dirMeta(_ c: Checksum) throws -> DirMeta {
+        if let m = mutex.withLock({ metas[c] }) { return m }
+        let m = try repo.loadDirMeta(c)
+        mutex.withLock { metas[c] = m }
+        return m
+    }
+
     func openExistingDir(_ parent: FileDescriptor, _ name: String) throws -> FileDescriptor {
         do { return try parent.openDirectory(name) } catch let e as ArborError {
             if case let .system(_, _, err) = e, err == ENOTDIR || err == ELOOP {
@@ -148,7 +158,7 @@ final class CheckoutContext: @unchecked Sendable {
             for f in t.files { try checkoutFile(name: f.name, checksum: f.checksum, in: dir) }
         }
         for d in t.dirs {
-            try checkoutDir(tree: d.tree, meta: try repo.loadDirMeta(d.meta), name: d.name, in: dir)
+            try checkoutDir(tree: d.tree, meta: try dirMeta(d.meta), name: d.name, in: dir)
         }
         if !options.userMode {
             if fchown(dir.raw, meta.uid, meta.gid) != 0 { throw ArborError.errno("chown", dir.path) }
@@ -165,9 +175,8 @@ final class CheckoutContext: @unchecked Sendable {
             }
             try dir.unlink(name)
         }
-        if hardlink, try linkable(checksum) {
-            let (d, n) = repo.looseName(checksum, .file)
-            if linkat(repo.objectsDir.raw, "\(d)/\(n)", dir.raw, name, 0) == 0 {
+        if hardlink, let (sub, n) = try linkable(checksum) {
+            if linkat(sub.raw, n, dir.raw, name, 0) == 0 {
                 mutex.withLock { _stats.linked += 1 }
                 return
             }
@@ -184,20 +193,21 @@ final class CheckoutContext: @unchecked Sendable {
     /// Whether this object may be hardlinked, as `ostree` decides: never an empty file (one inode
     /// shared by every empty file would reach the link limit), never a bare-user symlink (stored
     /// as a regular file), and in user mode never a file its owner cannot read.
-    private func linkable(_ checksum: Checksum) throws -> Bool {
+    /// Returns the object's directory and name when it may be linked.
+    private func linkable(_ checksum: Checksum) throws -> (FileDescriptor, String)? {
         let (d, n) = repo.looseName(checksum, .file)
-        guard let st = try repo.objectsDir.statIfExists("\(d)/\(n)") else {
+        guard let sub = repo.objectSubdir(d), let st = try sub.statIfExists(n) else {
             throw ArborError.missingObject(name: ObjectName(checksum, .file).description)
         }
         let isLink = st.st_mode & S_IFMT == S_IFLNK
-        if !isLink && st.st_size == 0 { return false }
-        if options.userMode && !isLink && st.st_mode & 0o400 == 0 { return false }
+        if !isLink && st.st_size == 0 { return nil }
+        if options.userMode && !isLink && st.st_mode & 0o400 == 0 { return nil }
         if repo.mode == .bareUser {
             let meta = try repo.contentInfo(checksum).meta
             // The logical mode decides, not the object's (which bare-user forces owner-readable).
-            if meta.isSymlink || (options.userMode && meta.mode & 0o400 == 0) { return false }
+            if meta.isSymlink || (options.userMode && meta.mode & 0o400 == 0) { return nil }
         }
-        return true
+        return (sub, n)
     }
 
     private func copyFile(name: String, checksum: Checksum, in dir: FileDescriptor) throws {

@@ -44,6 +44,20 @@ public struct Checksum: Hashable, Comparable, Sendable, CustomStringConvertible 
         return out
     }
 
+    /// 64 lowercase hex characters as ASCII bytes.
+    public var hexBytes: [UInt8] {
+        var out = [UInt8](repeating: 0, count: 64)
+        var i = 0
+        for w in [w0, w1, w2, w3] {
+            for s in stride(from: 60, through: 0, by: -4) {
+                let v = UInt8((w >> UInt64(s)) & 0xf)
+                out[i] = v < 10 ? 48 + v : 87 + v
+                i += 1
+            }
+        }
+        return out
+    }
+
     /// 64 lowercase hex characters.
     public var hex: String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -89,10 +89,25 @@ public final class Repository: @unchecked Sendable {
 
     /// The subdirectory (`XX`) and file name (`rest.suffix`) of a loose object.
     public func looseName(_ checksum: Checksum, _ type: ObjectType) -> (String, String) {
-        let hex = checksum.hex
-        let split = hex.index(hex.startIndex, offsetBy: 2)
+        // Built from bytes: this runs once per file in every checkout, commit and fsck.
         let suffix = type == .file ? mode.contentSuffix : type.name
-        return (String(hex[..<split]), "\(hex[split...]).\(suffix)")
+        var hex = checksum.hexBytes
+        let dir = String(decoding: hex[0..<2], as: UTF8.self)
+        hex.removeFirst(2)
+        hex.append(UInt8(ascii: "."))
+        hex.append(contentsOf: suffix.utf8)
+        return (dir, String(decoding: hex, as: UTF8.self))
+    }
+
+    private var subdirCache: [String: FileDescriptor] = [:]
+    private let subdirMutex = Mutex()
+
+    /// The open `objects/XX` directory (cached), or nil when it does not exist.
+    func objectSubdir(_ d: String) -> FileDescriptor? {
+        if let fd = subdirMutex.withLock({ subdirCache[d] }) { return fd }
+        guard let fd = try? objectsDir.openDirectory(d) else { return nil }
+        subdirMutex.withLock { subdirCache[d] = fd }
+        return fd
     }
 
     /// The path of a loose object relative to the repository, e.g. `objects/92/43...54.commit`.
@@ -104,8 +119,9 @@ public final class Repository: @unchecked Sendable {
     /// Whether a loose object exists.
     public func hasObject(_ checksum: Checksum, _ type: ObjectType) -> Bool {
         let (d, n) = looseName(checksum, type)
+        guard let sub = objectSubdir(d) else { return false }
         var st = Glibc.stat()
-        return fstatat(objectsDir.raw, "\(d)/\(n)", &st, AT_SYMLINK_NOFOLLOW) == 0
+        return fstatat(sub.raw, n, &st, AT_SYMLINK_NOFOLLOW) == 0
     }
 
     /// Opens a loose object for reading; nil when absent. Symlink objects cannot be opened: use `statObject`.
