@@ -404,7 +404,7 @@ final class DeployTests: XCTestCase {
         XCTAssertTrue(rb.stderr.contains("no rollback"), rb.stderr)
         let pull = try arbor("admin", "upgrade", "--sysroot=\(s)", "--pull-only")
         XCTAssertEqual(pull.status, 1)
-        XCTAssertTrue(pull.stderr.contains("not available yet"), pull.stderr)
+        XCTAssertTrue(pull.stderr.contains("nothing to pull"), pull.stderr)
 
         XCTAssertEqual(try snapshot(s), before, "refused operations changed the sysroot")
         try assertToolsAgree(s, count: 1)

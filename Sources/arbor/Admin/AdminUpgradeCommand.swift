@@ -29,7 +29,7 @@ struct AdminUpgradeCommand: ParsableCommand {
 
     func run() throws {
         var o = UpgradeOptions()
-        if !deployOnly { o.source = PullUpdateSource() }
+        if !deployOnly { o.source = PullUpdateSource(requireRemote: pullOnly) }
         o.stateroot = stateroot
         o.pullOnly = pullOnly
         o.deployOnly = deployOnly

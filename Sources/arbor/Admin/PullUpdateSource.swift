@@ -9,11 +9,16 @@ import ArborRemote
 struct PullUpdateSource: UpdateSource {
     /// The most requests in flight.
     var maxConcurrency = 64
+    /// Fail when the refspec names no remote (`--pull-only`: there would be nothing to do).
+    var requireRemote = false
 
     var fetches: Bool { true }
 
     func update(refspec: String, repo: Repository, log: (String) -> Void) throws -> Checksum {
         guard let colon = refspec.firstIndex(of: ":"), repo.remote(named: String(refspec[..<colon])) != nil else {
+            if requireRemote {
+                throw ArborError.invalidArgument("--pull-only: origin \(refspec) names no configured remote, so there is nothing to pull")
+            }
             return try LocalRefSource().update(refspec: refspec, repo: repo, log: log)
         }
         let remote = String(refspec[..<colon]), ref = String(refspec[refspec.index(after: colon)...])
