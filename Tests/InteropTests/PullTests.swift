@@ -974,6 +974,37 @@ final class PullTests: XCTestCase {
 
     // MARK: - 8. pull-local
 
+    /// `admin upgrade` of a deployment whose origin is `REMOTE:REF` pulls the new commit first,
+    /// then deploys it; with nothing new it pulls nothing and says so.
+    func testAdminUpgradePullsFromTheOriginRemote() throws {
+        let f = try shared()
+        let scratch = try scratchDirectory(self, "arbor-pull-upgrade")
+        let server = "\(scratch)/server"
+        try sh("cp -a \(q(f.demoV1Repo)) \(q(server))")
+        try serve(scratch, server)
+        let nginx = try startNginx(scratch)
+        let s = "\(scratch)/sysroot"
+        _ = try arborMust(["admin", "init-fs", s])
+        _ = try arborMust(["admin", "os-init", "--sysroot=\(s)", "demo"])
+        let repo = "\(s)/ostree/repo"
+        _ = try arborMust(["remote", "add", "--repo=\(repo)", "--no-sign-verify", "origin", nginx.url])
+        _ = try arborMust(["pull", "--repo=\(repo)", "origin", "demo"])
+        _ = try arborMust(["admin", "deploy", "--sysroot=\(s)", "--os=demo", "origin:demo"])
+        XCTAssertTrue(try arborMust(["admin", "upgrade", "--sysroot=\(s)"]).contains("No update available"))
+
+        // Publish 1.1 on the server; the node upgrades through pull.
+        try sh("rm -rf \(q(server)) && cp -a \(q(f.demoV2Repo)) \(q(server))")
+        let mark = nginx.mark()
+        let out = try arborMust(["admin", "upgrade", "--sysroot=\(s)"])
+        XCTAssertTrue(out.contains("→"), out)
+        XCTAssertFalse(nginx.requests(since: mark).isEmpty, "the upgrade fetched from the remote")
+        XCTAssertEqual(refValue(repo, remoteRef: "demo"), f.v2)
+        let status = try arborMust(["admin", "status", "--sysroot=\(s)", "--json"])
+        XCTAssertTrue(status.contains(f.v2), status)
+        XCTAssertEqual(try ostree(["admin", "status", "--sysroot=\(s)"]).status, 0)
+        try fsckBoth(repo, "sysroot repository after upgrade through pull")
+    }
+
     func testPullLocalBetweenModes() throws {
         let f = try shared()
         let scratch = try scratchDirectory(self, "arbor-pull-local")
