@@ -8,7 +8,8 @@
 #        scripts/bench.sh --render REPORT.json     the Markdown of a report saved with --json
 #
 # ROOTFS_DIR holds v1/ v2/ v3/ and v1.tar, as `scripts/make-rootfs.sh ROOTFS_DIR` makes them.
-# Builds the release binary (`swift build -c release`) unless ARBOR=/path/to/arbor is set.
+# Builds the release binary (`swift build -c release --static-swift-stdlib`: a static Swift
+# runtime maps fewer pages) unless ARBOR=/path/to/arbor is set.
 # Needs root; installs ostree, nginx-light and time when missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,8 +36,8 @@ fi
 
 if [ -z "${ARBOR:-}" ]; then
     echo "bench.sh: swift build -c release" >&2
-    (cd "$root" && swift build -c release >&2)
-    ARBOR="$(cd "$root" && swift build -c release --show-bin-path)/arbor"
+    (cd "$root" && swift build -c release --static-swift-stdlib >&2)
+    ARBOR="$(cd "$root" && swift build -c release --static-swift-stdlib --show-bin-path)/arbor"
 fi
 export ARBOR
 exec python3 "$here/bench.py" "$@"

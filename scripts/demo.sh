@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 echo "== building arbor"
-swift build -c release 2>&1 | tail -n 1
-ARBOR="$(swift build -c release --show-bin-path)/arbor"
+swift build -c release --static-swift-stdlib 2>&1 | tail -n 1
+ARBOR="$(swift build -c release --static-swift-stdlib --show-bin-path)/arbor"
 SANDBOX=${1:-$(mktemp -d "${TMPDIR:-/tmp}/arbor-demo.XXXXXX")}
 mkdir -p "$SANDBOX"
 REPO="$SANDBOX/repo"

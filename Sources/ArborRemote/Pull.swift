@@ -97,7 +97,7 @@ final class HTTPPull: @unchecked Sendable {
     private var sizesFromCommit: [Checksum: UInt64] = [:]
 
     /// Content up to this size is inflated once into memory, verified and stored from there.
-    static let inMemoryLimit = 16 << 20
+    static let inMemoryLimit = 1 << 20
 
 
     init(repo: Repository, remote: Remote, options: PullOptions, progress: PullProgress) throws {

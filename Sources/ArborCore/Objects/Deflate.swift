@@ -86,7 +86,7 @@ final class RawInflater {
 /// Whole-buffer raw deflate with libdeflate; compressors are reused across calls.
 final class FastDeflater: @unchecked Sendable {
     /// Buffers up to this size are compressed in one call; larger content streams through zlib.
-    static let maxWholeBuffer = 8 << 20
+    static let maxWholeBuffer = 2 << 20
     private let mutex = Mutex()
     private var free: [OpaquePointer] = []
     let level: Int32

@@ -43,8 +43,15 @@ public final class Transaction: @unchecked Sendable {
         Transaction.cleanStaleStaging(tmp)
         // A prefix OSTree never reuses: its staging directories are trusted as complete.
         let name = "arbor-staging-\(bootID())-\(randomSuffix())"
-        stagingLock = try tmp.openat("\(name)-lock", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
-        if arbor_lock_fd(stagingLock.raw, 1, 0) != 0 { throw ArborError.errno("lock", stagingLock.path) }
+        // The lock file is locked under a private name and only then renamed into view, so another
+        // writer sweeping stale staging directories can never take it for abandoned.
+        let hidden = "arbor-new-\(randomSuffix(10))"
+        stagingLock = try tmp.openat(hidden, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+        if arbor_lock_fd(stagingLock.raw, 1, 0) != 0 {
+            try? tmp.unlink(hidden)
+            throw ArborError.errno("lock", stagingLock.path)
+        }
+        try tmp.rename(hidden, to: tmp, "\(name)-lock")
         try tmp.mkdir(name, mode: 0o700)
         staging = try tmp.openDirectory(name)
         stagingName = name
@@ -55,6 +62,10 @@ public final class Transaction: @unchecked Sendable {
     /// Removes staging directories left by killed writers (their lock is no longer held).
     static func cleanStaleStaging(_ tmp: FileDescriptor) {
         guard let names = try? tmp.entries() else { return }
+        for n in names where n.hasPrefix("arbor-new-") {
+            // A lock file a killed writer never renamed into view; fresh ones belong to live writers.
+            if let st = try? tmp.stat(n), time(nil) - st.st_mtim.tv_sec > 3600 { try? tmp.unlink(n) }
+        }
         for n in names where n.hasPrefix("arbor-staging-") && n.hasSuffix("-lock") {
             guard let fd = try? tmp.openat(n, O_RDWR | O_NOFOLLOW) else { continue }
             if arbor_lock_fd(fd.raw, 1, 0) == 0 {
