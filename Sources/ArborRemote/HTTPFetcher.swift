@@ -74,8 +74,12 @@ public final class HTTPFetcher: @unchecked Sendable {
     private var windowBytes: UInt64 = 0
     private var lastRate: Double = 0
 
+    /// A transfer slower than 100 bytes/s for this many seconds is abandoned (and retried).
+    public let stallTimeout: Int
+
     /// Creates a fetcher allowing at most `maxConcurrency` transfers in flight.
-    public init(maxConcurrency: Int = 64) throws {
+    public init(maxConcurrency: Int = 64, stallTimeout: Int = 60) throws {
+        self.stallTimeout = max(1, stallTimeout)
         guard Self.globalInit, let m = curl_multi_init() else { throw ArborError.invalidArgument("cannot initialise libcurl") }
         multi = m
         self.maxConcurrency = max(1, maxConcurrency)
@@ -99,9 +103,26 @@ public final class HTTPFetcher: @unchecked Sendable {
     /// Wakes `run` (for example when outside work finished).
     public func wake() { curl_multi_wakeup(multi) }
 
+    private var cancelled = false
+
+    /// Fails every queued request (with "cancelled") instead of starting it: used once the
+    /// caller has given up, so that it does not wait for work whose result no longer matters.
+    public func cancel() {
+        mutex.withLock { cancelled = true }
+        curl_multi_wakeup(multi)
+    }
+
     /// Drives transfers until nothing is queued or in flight and `idle()` is true.
     public func run(idle: () -> Bool) throws {
         while true {
+            if mutex.withLock({ cancelled }) {
+                let dropped: [Request] = mutex.withLock {
+                    let q = queued
+                    queued.removeAll()
+                    return q
+                }
+                for r in dropped { r.completion(.failure(.transport(r.url, "cancelled"))) }
+            }
             startTransfers()
             var running: Int32 = 0
             let mc = curl_multi_perform(multi, &running)
@@ -145,9 +166,9 @@ public final class HTTPFetcher: @unchecked Sendable {
             _ = arbor_curl_set_ptr(h, CURLOPT_PRIVATE, key)
             _ = arbor_curl_set_long(h, CURLOPT_NOSIGNAL, 1)
             _ = arbor_curl_set_long(h, CURLOPT_FOLLOWLOCATION, 1)
-            _ = arbor_curl_set_long(h, CURLOPT_CONNECTTIMEOUT, 30)
+            _ = arbor_curl_set_long(h, CURLOPT_CONNECTTIMEOUT, min(30, stallTimeout))
             _ = arbor_curl_set_long(h, CURLOPT_LOW_SPEED_LIMIT, 100)
-            _ = arbor_curl_set_long(h, CURLOPT_LOW_SPEED_TIME, 60)
+            _ = arbor_curl_set_long(h, CURLOPT_LOW_SPEED_TIME, stallTimeout)
             _ = arbor_curl_set_long(h, CURLOPT_TCP_KEEPALIVE, 1)
             _ = arbor_curl_set_long(h, CURLOPT_PIPEWAIT, 1)
             _ = arbor_curl_set_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))

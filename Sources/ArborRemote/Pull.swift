@@ -22,6 +22,8 @@ public struct PullOptions: Sendable {
     public var dryRun = false
     /// The most requests in flight.
     public var maxConcurrency = 64
+    /// Seconds a transfer may stall (under 100 bytes/s) before it is abandoned and retried.
+    public var stallTimeout = 60
     /// Creates default options.
     public init() {}
 }
@@ -105,7 +107,7 @@ final class HTTPPull: @unchecked Sendable {
         self.remote = remote
         self.options = options
         self.progress = progress
-        fetcher = try HTTPFetcher(maxConcurrency: options.maxConcurrency)
+        fetcher = try HTTPFetcher(maxConcurrency: options.maxConcurrency, stallTimeout: options.stallTimeout)
         base = remote.url.hasSuffix("/") ? String(remote.url.dropLast()) : remote.url
         keys = remote.signVerify ? try remote.trustedKeys() : []
         if remote.signVerify && keys.isEmpty {
@@ -216,7 +218,10 @@ final class HTTPPull: @unchecked Sendable {
         mutex.withLock { outstanding -= 1 }
         fetcher.wake()
     }
-    private func fail(_ e: Error) { mutex.withLock { if firstError == nil { firstError = e } } }
+    private func fail(_ e: Error) {
+        mutex.withLock { if firstError == nil { firstError = e } }
+        fetcher.cancel()
+    }
     private var failed: Bool { mutex.withLock { firstError != nil } }
 
     /// Claims an object for fetching; false when already requested or present.

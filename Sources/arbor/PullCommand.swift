@@ -30,6 +30,9 @@ struct PullCommand: ParsableCommand {
     @Option(name: .customLong("max-concurrency"), help: "The most requests in flight (default 64; adapts below it).")
     var maxConcurrency: Int = 64
 
+    @Option(name: .customLong("stall-timeout"), help: "Seconds a transfer may stall before it is retried (default 60).")
+    var stallTimeout: Int = 60
+
     @Flag(help: "Print a JSON report.")
     var json = false
 
@@ -48,6 +51,8 @@ struct PullCommand: ParsableCommand {
         o.mirror = mirror
         o.dryRun = dryRun
         o.maxConcurrency = maxConcurrency
+        guard stallTimeout >= 1 else { throw ValidationError("--stall-timeout must be at least 1") }
+        o.stallTimeout = stallTimeout
         let progress = PullProgress()
         let line = ProgressLine(enabled: output.showProgress && !json) {
             let s = progress.snapshot

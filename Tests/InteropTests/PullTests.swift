@@ -974,6 +974,73 @@ final class PullTests: XCTestCase {
 
     // MARK: - 8. pull-local
 
+    /// A server that stalls past the timeout: the pull gives up with a clear error, the
+    /// repository stays sound and no ref names the incomplete commit.
+    func testStallingServerTimesOut() throws {
+        let f = try shared()
+        let scratch = try scratchDirectory(self, "arbor-pull-stall")
+        try serve(scratch, f.oddRepo)
+        let nginx = try startNginx(scratch, extraServer: "location /objects/ { limit_rate 20; }")
+        let client = "\(scratch)/client"
+        _ = try arborMust(["init", "--repo=\(client)", "--mode=archive"])
+        _ = try arborMust(["remote", "add", "--repo=\(client)", "--no-sign-verify", "origin", nginx.url])
+        let start = Date()
+        let r = try pull(client, ["--stall-timeout=1", "--max-concurrency=4", "origin", "odd"])
+        assertCleanFailure(r, "stalled server", mentions: [])
+        XCTAssertTrue(r.stderr.lowercased().contains("time"), r.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 90, "the stall timeout bounds the wait")
+        XCTAssertNil(refValue(client, remoteRef: "odd"))
+        XCTAssertEqual(try arbor(["fsck", "--repo=\(client)"]).status, 0)
+        XCTAssertEqual(try ostree(["fsck", "--repo=\(client)"]).status, 0)
+    }
+
+    /// The server goes away part way: the pull fails cleanly and keeps what it verified; once the
+    /// server is back a rerun completes, fetching only what is missing.
+    func testServerStoppedPartWayResumes() throws {
+        let f = try shared()
+        let scratch = try scratchDirectory(self, "arbor-pull-stop")
+        try serve(scratch, f.oddRepo)
+        // Slow enough that the pull is still running when the server stops.
+        let nginx = try startNginx(scratch, extraServer: "location /objects/ { limit_rate 20k; }")
+        let client = "\(scratch)/client"
+        _ = try arborMust(["init", "--repo=\(client)", "--mode=bare"])
+        _ = try arborMust(["remote", "add", "--repo=\(client)", "--no-sign-verify", "origin", nginx.url])
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: arborBinary)
+        p.arguments = ["pull", "--repo=\(client)", "--stall-timeout=2", "--max-concurrency=8", "origin", "odd"]
+        p.standardOutput = FileHandle.nullDevice
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        // Wait until verified objects have been published, then take the server away.
+        let deadline = Date().addingTimeInterval(60)
+        while try p.isRunning && Date() < deadline && objectNames(client).count < 50 { usleep(100_000) }
+        nginx.stop()
+        p.waitUntilExit()
+        if p.terminationStatus == 0 { throw XCTSkip("the pull finished before the server stopped") }
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(stderr.hasPrefix("arbor: error: "), stderr)
+        XCTAssertNil(refValue(client, remoteRef: "odd"), "no ref on an incomplete commit")
+        XCTAssertEqual(try ostree(["fsck", "--repo=\(client)"]).status, 0)
+        XCTAssertEqual(partialMarkers(client).count, 1, "the commit is marked partial")
+        let kept = try objectNames(client)
+        XCTAssertGreaterThan(kept.count, 0, "verified objects were kept")
+
+        // Back online: the rerun completes and fetches none of what was kept.
+        let again = try startNginx(scratch, extraServer: "", name: "nginx2")
+        _ = try arborMust(["remote", "delete", "--repo=\(client)", "origin"])
+        _ = try arborMust(["remote", "add", "--repo=\(client)", "--no-sign-verify", "origin", again.url])
+        let mark = again.mark()
+        _ = try pullOK(client, ["origin", "odd"])
+        let fetched = fetchedObjects(again.requests(since: mark)).set
+        let refetched = fetched.intersection(Set(kept.map(normalise)))
+        XCTAssertTrue(refetched.isSubset(of: Set(["\(f.oddCommit).commit"])) || refetched.isEmpty,
+                      "objects kept from the first attempt were fetched again: \(refetched.prefix(5))")
+        XCTAssertEqual(refValue(client, remoteRef: "odd"), f.oddCommit)
+        XCTAssertTrue(partialMarkers(client).isEmpty)
+        try fsckBoth(client, "after resuming")
+    }
+
     /// `admin upgrade` of a deployment whose origin is `REMOTE:REF` pulls the new commit first,
     /// then deploys it; with nothing new it pulls nothing and says so.
     func testAdminUpgradePullsFromTheOriginRemote() throws {
