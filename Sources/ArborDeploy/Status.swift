@@ -43,16 +43,24 @@ extension Sysroot {
 
     /// The deployment the running system booted: its directory is `/`; nil in a sandbox sysroot.
     func bootedDeployment(_ state: SysrootState) -> Deployment? {
-        guard isRunningSystem || path == "/" || path == "/sysroot" else { return nil }
-        guard let root = statOfRoot() else { return nil }
-        for d in state.deployments {
-            guard let deployDir = try? deployDirectory(d.stateroot, create: false),
-                  let st = try? deployDir.statIfExists(d.name) else { continue }
-            if st.st_dev == root.st_dev && st.st_ino == root.st_ino { return d }
+        // Tests of a sandbox sysroot stand in a kernel command line (nothing is booted there).
+        let testCmdline = getenv("ARBOR_TEST_KERNEL_CMDLINE").map { String(cString: $0) }
+        guard testCmdline != nil || isRunningSystem || path == "/" || path == "/sysroot" else { return nil }
+        if testCmdline == nil {
+            guard let root = statOfRoot() else { return nil }
+            for d in state.deployments {
+                guard let deployDir = try? deployDirectory(d.stateroot, create: false),
+                      let st = try? deployDir.statIfExists(d.name) else { continue }
+                if st.st_dev == root.st_dev && st.st_ino == root.st_ino { return d }
+            }
         }
         // Fall back to the kernel command line's ostree= bootlink, resolved in this sysroot.
-        guard let cmdline = try? openDirectory(path: "/proc").openRead("cmdline").readAll(limit: 1 << 16) else { return nil }
-        let args = KernelArgs.split(String(decoding: cmdline, as: UTF8.self).trimmingWhitespace)
+        let text: String
+        if let t = testCmdline { text = t } else {
+            guard let cmdline = try? openDirectory(path: "/proc").openRead("cmdline").readAll(limit: 1 << 16) else { return nil }
+            text = String(decoding: cmdline, as: UTF8.self)
+        }
+        let args = KernelArgs.split(text.trimmingWhitespace)
         guard let arg = args.first(where: { KernelArgs.key($0) == "ostree" }) else { return nil }
         let link = String(arg.dropFirst("ostree=".count))
         let comps = pathComponents(link)

@@ -410,6 +410,34 @@ final class DeployTests: XCTestCase {
         try assertToolsAgree(s, count: 1)
     }
 
+    /// The booted deployment (named by the kernel command line's `ostree=` bootlink) is refused
+    /// by undeploy, and status marks it; nothing changes.
+    func testUndeployOfTheBootedDeploymentIsRefused() throws {
+        let s = try makeSysroot()
+        _ = try commit(s, demo10, version: "1.0", timestamp: 1_700_000_000)
+        try arborOK("admin", "deploy", "--sysroot=\(s)", "--os=\(os)", "testos/stable")
+        _ = try commit(s, demo11, version: "1.1", timestamp: 1_700_000_100)
+        try arborOK("admin", "deploy", "--sysroot=\(s)", "testos/stable")
+        // Booted into the older deployment (index 1): its entry's ostree= argument is the cmdline.
+        let older = try XCTUnwrap(try entries(s).values.first { $0.contains("version 1\n") })
+        let options = try XCTUnwrap(older.split(separator: "\n").first { $0.hasPrefix("options ") })
+        let cmdline = "BOOT_IMAGE=/vmlinuz " + options.dropFirst("options ".count)
+        let env = ["ARBOR_TEST_KERNEL_CMDLINE": cmdline]
+        let status = try InteropTests.run(arborBinary, ["admin", "status", "--sysroot=\(s)", "--json"], env: env)
+        XCTAssertEqual(status.status, 0, status.stderr)
+        let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(list.map { $0["booted"] as? Bool ?? false }, [false, true], status.stdout)
+        let before = try snapshot(s)
+        let r = try InteropTests.run(arborBinary, ["admin", "undeploy", "--sysroot=\(s)", "1"], env: env)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.hasPrefix("arbor: error: ") && r.stderr.contains("booted"), r.stderr)
+        XCTAssertEqual(try snapshot(s), before, "a refused undeploy changed the sysroot")
+        // The other one may go.
+        let ok = try InteropTests.run(arborBinary, ["admin", "undeploy", "--sysroot=\(s)", "0"], env: env)
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        try assertToolsAgree(s, count: 1)
+    }
+
     func testPinUndeployAndCleanup() throws {
         let s = try makeSysroot()
         let c1 = try commit(s, demo10, version: "1.0", timestamp: 1_700_000_000)
