@@ -55,22 +55,7 @@ extension Repository {
         if options.requireHardlinks && !canHardlink(options) && !options.forceCopy {
             throw ArborError.invalidArgument("hardlinks are impossible from a \(mode.rawValue) repository\(options.userMode ? " in user mode" : " without --user-mode")")
         }
-        var tree = commit.rootTree, meta = commit.rootMeta
-        var fileLeaf: (String, Checksum)?
-        if let sub = options.subpath {
-            let comps = sub.split(separator: "/").map(String.init).filter { !$0.isEmpty && $0 != "." }
-            for (i, c) in comps.enumerated() {
-                if c == ".." { throw ArborError.invalidArgument("invalid subpath \(sub)") }
-                let t = try loadDirTree(tree)
-                if let d = t.dirs.first(where: { sameName($0.name, c) }) {
-                    tree = d.tree; meta = d.meta
-                } else if i == comps.count - 1, let f = t.files.first(where: { sameName($0.name, c) }) {
-                    fileLeaf = (c, f.checksum)
-                } else {
-                    throw ArborError.notFound("no such path in \(rev): \(sub)")
-                }
-            }
-        }
+        let (tree, meta, fileLeaf) = try resolveSubpath(commit, options.subpath, rev: rev)
         // The destination's parent is the user's choice; the destination itself and everything below is ours.
         let (parentPath, leaf) = splitPath(destination)
         let parent = try openDirectory(path: parentPath)
@@ -87,6 +72,29 @@ extension Repository {
         }
         try ctx.checkoutDir(tree: tree, meta: dirMeta, name: leaf, in: parent)
         return ctx.stats
+    }
+}
+
+extension Repository {
+    /// Walks `subpath` (nil: the root) down a commit's tree: the directory it names (its dirtree
+    /// and dirmeta), or, when its last component is a file, that file's name and checksum.
+    func resolveSubpath(_ commit: CommitObject, _ subpath: String?, rev: String) throws
+        -> (tree: Checksum, meta: Checksum, file: (String, Checksum)?) {
+        var tree = commit.rootTree, meta = commit.rootMeta
+        guard let sub = subpath else { return (tree, meta, nil) }
+        let comps = sub.split(separator: "/").map(String.init).filter { !$0.isEmpty && $0 != "." }
+        for (i, c) in comps.enumerated() {
+            if c == ".." { throw ArborError.invalidArgument("invalid subpath \(sub)") }
+            let t = try loadDirTree(tree)
+            if let d = t.dirs.first(where: { sameName($0.name, c) }) {
+                tree = d.tree; meta = d.meta
+            } else if i == comps.count - 1, let f = t.files.first(where: { sameName($0.name, c) }) {
+                return (tree, meta, (c, f.checksum))
+            } else {
+                throw ArborError.notFound("no such path in \(rev): \(sub)")
+            }
+        }
+        return (tree, meta, nil)
     }
 }
 

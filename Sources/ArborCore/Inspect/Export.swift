@@ -55,22 +55,7 @@ extension Repository {
         let lock = try lock(.shared)
         defer { lock?.release() }
         let commit = try loadCommit(try resolveRev(rev))
-        var tree = commit.rootTree, meta = commit.rootMeta
-        var fileLeaf: (String, Checksum)?
-        if let sub = options.subpath {
-            let comps = sub.split(separator: "/").map(String.init).filter { !$0.isEmpty && $0 != "." }
-            for (i, c) in comps.enumerated() {
-                if c == ".." { throw ArborError.invalidArgument("invalid subpath \(sub)") }
-                let t = try loadDirTree(tree)
-                if let d = t.dirs.first(where: { sameName($0.name, c) }) {
-                    tree = d.tree; meta = d.meta
-                } else if i == comps.count - 1, let f = t.files.first(where: { sameName($0.name, c) }) {
-                    fileLeaf = (c, f.checksum)
-                } else {
-                    throw ArborError.notFound("no such path in \(rev): \(sub)")
-                }
-            }
-        }
+        let (tree, meta, fileLeaf) = try resolveSubpath(commit, options.subpath, rev: rev)
 
         let compression: ExportCompression
         let fd: FileDescriptor

@@ -75,48 +75,13 @@ extension Transaction {
                                  read: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Checksum {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Transaction.chunkSize, alignment: 64)
         defer { buffer.deallocate() }
-        func fill(_ dest: UnsafeMutableRawBufferPointer) throws -> Int {
-            var got = 0
-            while got < dest.count {
-                let n = try read(UnsafeMutableRawBufferPointer(rebasing: dest[got...]))
-                if n == 0 { break }
-                got += n
+        return try writeRegularFile(meta: meta, size: size) { sink in
+            while true {
+                let n = try read(buffer)
+                if n == 0 { return }
+                try sink(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             }
-            return got
         }
-        if size <= UInt64(buffer.count) {
-            let n = try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(size)]))
-            guard UInt64(n) == size else { throw ArborError.unsupported("stream ended after \(n) of \(size) bytes") }
-            return try writeContent(meta: meta, bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
-        // Larger content goes through a scratch file in staging, hashed on the way in.
-        let scratchName = "scratch-\(randomSuffix(10))"
-        let scratch = try staging.openat(scratchName, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
-        defer { try? staging.unlink(scratchName) }
-        let hasher = SHA256Hasher()
-        hasher.update(meta.canonicalHeader())
-        var total: UInt64 = 0
-        while true {
-            let n = try fill(buffer)
-            if n == 0 { break }
-            total += UInt64(n)
-            if total > size { throw ArborError.unsupported("stream longer than its declared \(size) bytes") }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            try scratch.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
-        guard total == size else { throw ArborError.unsupported("stream ended after \(total) of \(size) bytes") }
-        let checksum = hasher.finalize()
-        let name = ObjectName(checksum, .file)
-        guard claim(name) else { return checksum }
-        do {
-            if lseek(scratch.raw, 0, SEEK_SET) != 0 { throw ArborError.errno("seek", scratch.path) }
-            try stage(name, meta: meta, size: size, body: nil, source: scratch, scratch: buffer)
-        } catch {
-            discard(name)
-            throw error
-        }
-        record(name, bytes: size)
-        return checksum
     }
 
     /// Stages a regular file whose bytes are pushed by `produce` (which calls its argument with
