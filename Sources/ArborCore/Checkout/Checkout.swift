@@ -219,8 +219,8 @@ final class CheckoutContext: @unchecked Sendable {
     }
 
     private func copyFile(name: String, checksum: Checksum, in dir: FileDescriptor) throws {
-        let info = try repo.contentInfo(checksum)
-        let meta = info.meta
+        let opened = try repo.openContent(checksum)
+        let meta = opened.info.meta
         if meta.isSymlink {
             try dir.symlink(meta.symlinkTarget, name)
             if !options.userMode {
@@ -231,7 +231,7 @@ final class CheckoutContext: @unchecked Sendable {
         }
         let fd = try dir.openat(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
         do {
-            try repo.readContent(checksum, verify: true) { try fd.writeAll($0) }
+            try repo.readContent(checksum, opened: opened, verify: true) { try fd.writeAll($0) }
             if options.userMode {
                 // As `ostree`: no setuid/setgid, and the owner can always read what it checked out.
                 if fchmod(fd.raw, mode_t(meta.mode & 0o777 | 0o400)) != 0 { throw ArborError.errno("chmod", fd.path) }

@@ -20,46 +20,56 @@ extension Repository {
 
     /// Reads a content object's metadata and size.
     public func contentInfo(_ checksum: Checksum) throws -> ContentInfo {
+        try openContent(checksum).info
+    }
+
+    /// Opens a content object once: its metadata, size and, for a regular file, a descriptor
+    /// positioned at the content (after the header in archive mode). One open per object keeps
+    /// fsck and copying checkouts to a handful of system calls per file.
+    func openContent(_ checksum: Checksum) throws -> (info: ContentInfo, fd: FileDescriptor?) {
         let name = ObjectName(checksum, .file).description
         let (d, n) = looseName(checksum, .file)
-        let rel = "\(d)/\(n)"
-        guard let st = try objectsDir.statIfExists(rel) else { throw ArborError.missingObject(name: name) }
-        switch mode {
-        case .bare, .bareUserOnly:
-            let isLink = st.st_mode & S_IFMT == S_IFLNK
-            guard isLink || st.st_mode & S_IFMT == S_IFREG else {
-                throw ArborError.corruptObject(name: name, reason: "not a regular file or symlink")
+        guard let sub = objectSubdir(d) else { throw ArborError.missingObject(name: name) }
+        let raw = Glibc.openat(sub.raw, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if raw < 0 {
+            let err = errno
+            if err == ENOENT { throw ArborError.missingObject(name: name) }
+            guard err == ELOOP, mode == .bare || mode == .bareUserOnly else {
+                throw ArborError.system(op: "open", path: sub.join(n), errno: err)
             }
-            let sub = try objectsDir.openDirectory(d)
-            let target = isLink ? try sub.readlink(n) : ""
+            // A symlink object (bare, bare-user-only): metadata from the link itself.
+            let st = try sub.stat(n)
+            let target = try sub.readlink(n)
             if mode == .bareUserOnly {
-                return ContentInfo(meta: FileMeta(uid: 0, gid: 0, mode: UInt32(st.st_mode), symlinkTarget: target),
-                                   size: isLink ? 0 : UInt64(st.st_size))
+                return (ContentInfo(meta: FileMeta(uid: 0, gid: 0, mode: UInt32(st.st_mode), symlinkTarget: target), size: 0), nil)
             }
-            let xattrs: [Xattr]
-            if isLink {
-                xattrs = try XattrIO.read(dir: sub, name: n)
-            } else {
-                let fd = try sub.openRead(n)
-                xattrs = try XattrIO.read(fd: fd.raw, path: fd.path)
-            }
-            return ContentInfo(meta: FileMeta(uid: st.st_uid, gid: st.st_gid, mode: UInt32(st.st_mode), symlinkTarget: target, xattrs: xattrs),
-                               size: isLink ? 0 : UInt64(st.st_size))
+            let xattrs = try XattrIO.read(dir: sub, name: n)
+            return (ContentInfo(meta: FileMeta(uid: st.st_uid, gid: st.st_gid, mode: UInt32(st.st_mode), symlinkTarget: target,
+                                                xattrs: xattrs), size: 0), nil)
+        }
+        let fd = FileDescriptor(raw: raw, path: sub.join(n))
+        let st = try fd.stat()
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw ArborError.corruptObject(name: name, reason: "not a regular file or symlink")
+        }
+        switch mode {
+        case .bareUserOnly:
+            return (ContentInfo(meta: FileMeta(uid: 0, gid: 0, mode: UInt32(st.st_mode)), size: UInt64(st.st_size)), fd)
+        case .bare:
+            let xattrs = try XattrIO.read(fd: fd.raw, path: fd.path)
+            return (ContentInfo(meta: FileMeta(uid: st.st_uid, gid: st.st_gid, mode: UInt32(st.st_mode), xattrs: xattrs),
+                                size: UInt64(st.st_size)), fd)
         case .bareUser:
-            guard st.st_mode & S_IFMT == S_IFREG, let fd = try openObject(checksum, .file) else {
-                throw ArborError.corruptObject(name: name, reason: "not a regular file")
-            }
             let meta = try bareUserMeta(fd: fd, name: name)
             if meta.isSymlink {
                 var m = meta
                 m.symlinkTarget = try bareUserSymlinkTarget(fd: fd, name: name)
-                return ContentInfo(meta: m, size: 0)
+                return (ContentInfo(meta: m, size: 0), nil)
             }
-            return ContentInfo(meta: meta, size: UInt64(st.st_size))
+            return (ContentInfo(meta: meta, size: UInt64(st.st_size)), fd)
         case .archive:
-            guard let fd = try openObject(checksum, .file) else { throw ArborError.missingObject(name: name) }
             let (meta, size, _) = try readArchiveHeader(fd: fd, name: name)
-            return ContentInfo(meta: meta, size: size)
+            return (ContentInfo(meta: meta, size: size), meta.isRegular ? fd : nil)
         }
     }
 
@@ -109,10 +119,16 @@ extension Repository {
         try withoutActuallyEscaping(sink) { sink in try readContentImpl(checksum, verify: verify, sink: sink) }
     }
 
-    private func readContentImpl(_ checksum: Checksum, verify: Bool,
+    /// Streams an object already opened with `openContent` (see `readContent`).
+    func readContent(_ checksum: Checksum, opened: (info: ContentInfo, fd: FileDescriptor?), verify: Bool,
+                     sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        _ = try withoutActuallyEscaping(sink) { s in try readContentImpl(checksum, opened: opened, verify: verify, sink: s) }
+    }
+
+    private func readContentImpl(_ checksum: Checksum, opened given: (info: ContentInfo, fd: FileDescriptor?)? = nil, verify: Bool,
                                  sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> ContentInfo {
         let name = ObjectName(checksum, .file).description
-        let info = try contentInfo(checksum)
+        let (info, opened) = try given ?? openContent(checksum)
         let hasher = verify ? SHA256Hasher() : nil
         hasher?.update(info.meta.canonicalHeader())
         var total: UInt64 = 0
@@ -123,22 +139,22 @@ extension Repository {
             try sink(chunk)
         }
         if info.meta.isRegular {
-            guard let fd = try openObject(checksum, .file) else { throw ArborError.missingObject(name: name) }
-            var buf = [UInt8](repeating: 0, count: 256 * 1024)
+            guard let fd = opened else { throw ArborError.missingObject(name: name) }
+            let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 64)
+            defer { buf.deallocate() }
             if mode == .archive {
-                _ = try readArchiveHeader(fd: fd, name: name)
                 let inflater = try RawInflater(object: name)
                 while true {
-                    let n = try buf.withUnsafeMutableBytes { try fd.read(into: $0) }
+                    let n = try fd.read(into: buf)
                     if n == 0 { break }
-                    try buf.withUnsafeBytes { try inflater.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n]), sink: feed) }
+                    try inflater.feed(UnsafeRawBufferPointer(rebasing: buf[0..<n]), sink: feed)
                 }
                 if !inflater.finished { throw ArborError.corruptObject(name: name, reason: "truncated compressed data") }
             } else {
                 while true {
-                    let n = try buf.withUnsafeMutableBytes { try fd.read(into: $0) }
+                    let n = try fd.read(into: buf)
                     if n == 0 { break }
-                    try buf.withUnsafeBytes { try feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    try feed(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
                 }
             }
             if total != info.size { throw ArborError.corruptObject(name: name, reason: "content shorter than its header says") }
