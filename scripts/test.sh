@@ -27,4 +27,4 @@ if [ $# -eq 0 ]; then
 fi
 
 # Last, so that its summary closes the output.
-swift test --skip-build "$@"
+swift test --skip-build --disable-swift-testing "$@"

@@ -112,7 +112,8 @@ public final class HTTPFetcher: @unchecked Sendable {
         curl_multi_wakeup(multi)
     }
 
-    /// Drives transfers until nothing is queued or in flight and `idle()` is true.
+    /// Drives transfers until nothing is queued or in flight and `idle()` is true. `idle` is
+    /// called on every turn of the loop, so the caller can also do periodic work in it.
     public func run(idle: () -> Bool) throws {
         while true {
             if mutex.withLock({ cancelled }) {
@@ -128,8 +129,9 @@ public final class HTTPFetcher: @unchecked Sendable {
             let mc = curl_multi_perform(multi, &running)
             if mc != CURLM_OK { throw ArborError.invalidArgument("libcurl: \(String(cString: curl_multi_strerror(mc)))") }
             collectFinished()
+            let outsideIdle = idle()
             let (q, a) = mutex.withLock { (queued.count, active.count) }
-            if q == 0 && a == 0 && idle() { return }
+            if q == 0 && a == 0 && outsideIdle { return }
             var numfds: Int32 = 0
             curl_multi_poll(multi, nil, 0, a == 0 ? 50 : 200, &numfds)
             adapt()
