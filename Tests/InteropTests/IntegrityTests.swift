@@ -812,10 +812,20 @@ final class IntegrityTests: XCTestCase {
     /// Signatures of a commit as `ostree show --print-detached-metadata-key` prints them (64 bytes each).
     private func ostreeSignatures(_ repo: String, _ rev: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
         let out = try ostreeMust(["show", "--repo=\(repo)", "--print-detached-metadata-key=ostree.sign.ed25519", rev], file: file, line: line)
-        let re = try NSRegularExpression(pattern: "0x([0-9a-f]{2})")
-        let bytes = re.matches(in: out, range: NSRange(out.startIndex..., in: out)).map { String(out[Range($0.range(at: 1), in: out)!]) }
-        XCTAssertEqual(bytes.count % 64, 0, "ostree printed \(bytes.count) signature bytes: \(out)", file: file, line: line)
-        return stride(from: 0, to: bytes.count, by: 64).map { bytes[$0..<min($0 + 64, bytes.count)].joined() }
+        // GLib prints each `ay` either as [byte 0x.., ...] or, when it ends with a NUL byte and
+        // has no other, as a b"..." literal with C escapes and without that final NUL; both are
+        // valid Python literals once the `byte` annotations are dropped.
+        let script = """
+        import ast, sys
+        text = sys.stdin.read().replace('[byte ', '[')
+        for item in ast.literal_eval(text.strip()):
+            print((item + b'\\0' if isinstance(item, bytes) else bytes(item)).hex())
+        """
+        let r = try InteropTests.run("python3", ["-c", script], stdin: Data(out.utf8))
+        XCTAssertEqual(r.status, 0, "cannot parse ostree's output: \(out) \(r.stderr)", file: file, line: line)
+        let sigs = r.stdout.split(separator: "\n").map(String.init)
+        for s in sigs { XCTAssertEqual(s.count, 128, "a signature is 64 bytes: \(out)", file: file, line: line) }
+        return sigs
     }
 
     /// Verifies an ed25519 signature with Python's `cryptography`, else `openssl pkeyutl`.
