@@ -15,23 +15,23 @@ let package = Package(
     ],
     targets: [
         // System libraries, wrapped thinly; each names its Debian provider.
-        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // libdeflate compresses archive objects several times faster than zlib (checksums do not
         // depend on compression; any raw deflate stream is a valid .filez payload).
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        // libarchive (Debian: libarchive-dev), loaded with dlopen on first use: only tarball import
+        // and export need it, and it maps a dozen compression and XML libraries at start.
+        .target(name: "CArchive"),
         // Kernel interfaces Swift cannot call directly (variadic fcntl/ioctl, renameat2).
         .target(name: "CArborSystem"),
         .target(
             name: "ArborCore",
             dependencies: ["CArchive", "COpenSSL", "CZlib", "CDeflate", "CArborSystem"]
         ),
-        // libcurl (Debian: libcurl4-openssl-dev): HTTP/1.1 keep-alive and HTTP/2 multiplexing for pull.
-        .target(
-            name: "CArborCurl",
-            linkerSettings: [.linkedLibrary("curl")]
-        ),
+        // libcurl (Debian: libcurl4-openssl-dev): HTTP/1.1 keep-alive and HTTP/2 multiplexing for
+        // pull, loaded with dlopen on first use (it brings TLS, Kerberos, LDAP... to every start).
+        .target(name: "CArborCurl"),
         .target(
             name: "ArborRemote",
             dependencies: ["ArborCore", "CArborCurl"]
@@ -47,7 +47,10 @@ let package = Package(
                 "ArborDeploy",
                 "ArborRemote",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // lld's packed relative relocations (DT_RELR, glibc 2.36+) shrink the relocation table
+            // the loader reads at every start from about 1 MB to a few KB.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux]))]
         ),
         .testTarget(
             name: "ArborCoreTests",

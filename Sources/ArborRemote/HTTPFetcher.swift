@@ -50,7 +50,11 @@ public final class HTTPFetcher: @unchecked Sendable {
         }
     }
 
-    private static let globalInit: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
+    /// nil once libcurl is loaded and initialised, else why it is not.
+    private static let loadFailure: String? = {
+        if let why = arbor_curl_load() { return String(cString: why) }
+        return curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK ? nil : "cannot initialise libcurl"
+    }()
 
     private let multi: UnsafeMutableRawPointer
     private let mutex = Mutex()
@@ -80,7 +84,8 @@ public final class HTTPFetcher: @unchecked Sendable {
     /// Creates a fetcher allowing at most `maxConcurrency` transfers in flight.
     public init(maxConcurrency: Int = 64, stallTimeout: Int = 60) throws {
         self.stallTimeout = max(1, stallTimeout)
-        guard Self.globalInit, let m = curl_multi_init() else { throw ArborError.invalidArgument("cannot initialise libcurl") }
+        if let why = Self.loadFailure { throw ArborError.unsupported(why) }
+        guard let m = curl_multi_init() else { throw ArborError.unsupported("cannot initialise libcurl") }
         multi = m
         self.maxConcurrency = max(1, maxConcurrency)
         concurrency = min(self.maxConcurrency, 8)

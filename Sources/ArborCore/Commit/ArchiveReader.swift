@@ -16,6 +16,7 @@ final class ArchiveReader {
     /// Opens the stream on `fd`; with `hasher`, every byte read from `fd` is hashed.
     init(fd: FileDescriptor, display: String, hasher: SHA256Hasher? = nil) throws {
         self.display = display
+        if let why = arbor_archive_load() { throw ArborError.unsupported(String(cString: why)) }
         guard let a = archive_read_new() else { throw ArborError.unsupported("\(display): cannot allocate an archive reader") }
         handle = a
         source = ArchiveSource(fd: fd, hasher: hasher)

@@ -24,6 +24,7 @@ final class ArchiveWriter {
     /// `LIBARCHIVE.xattr.*` keys, which libarchive (so ostree and Arbor) reads back exactly.
     init(fd: FileDescriptor, compression: ExportCompression, display: String, libarchiveXattrs: Bool = false) throws {
         self.display = display
+        if let why = arbor_archive_load() { throw ArborError.unsupported(String(cString: why)) }
         guard let a = archive_write_new() else { throw ArborError.unsupported("\(display): cannot allocate an archive writer") }
         handle = a
         guard let e = archive_entry_new() else {

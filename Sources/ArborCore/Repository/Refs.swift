@@ -72,7 +72,10 @@ extension Repository {
         if let st = try d.statIfExists(leaf), st.st_mode & S_IFMT == S_IFDIR {
             throw ArborError.invalidArgument("cannot create ref \(spec): refs exist below it")
         }
-        try writeFileAtomically(d, leaf, Array((checksum.hex + "\n").utf8), sync: config.bool("core", "fsync", default: true))
+        // Staged in tmp/: a kill between create and rename must not leave a file among the refs.
+        let staging = try dir.openDirectory("tmp")
+        try writeFileAtomically(d, leaf, Array((checksum.hex + "\n").utf8), sync: config.bool("core", "fsync", default: true),
+                                staging: staging)
     }
 
     /// Deletes a ref; returns whether it existed. Empty parent directories are removed.

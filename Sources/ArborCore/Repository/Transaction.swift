@@ -62,9 +62,10 @@ public final class Transaction: @unchecked Sendable {
     /// Removes staging directories left by killed writers (their lock is no longer held).
     static func cleanStaleStaging(_ tmp: FileDescriptor) {
         guard let names = try? tmp.entries() else { return }
-        for n in names where n.hasPrefix("arbor-new-") {
-            // A lock file a killed writer never renamed into view; fresh ones belong to live writers.
-            if let st = try? tmp.stat(n), time(nil) - st.st_mtim.tv_sec > 3600 { try? tmp.unlink(n) }
+        for n in names where n.hasPrefix("arbor-new-") || n.hasPrefix(".tmp-") {
+            // A lock file a killed writer never renamed into view, or a ref a killed writer was
+            // writing; fresh ones belong to live writers.
+            if let st = try? tmp.stat(n), st.st_mode & S_IFMT == S_IFREG, time(nil) - st.st_mtim.tv_sec > 3600 { try? tmp.unlink(n) }
         }
         for n in names where n.hasPrefix("arbor-staging-") && n.hasSuffix("-lock") {
             guard let fd = try? tmp.openat(n, O_RDWR | O_NOFOLLOW) else { continue }

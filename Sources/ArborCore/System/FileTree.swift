@@ -21,17 +21,22 @@ public func removeTree(_ dir: FileDescriptor, _ name: String) throws {
     }
 }
 
-/// Writes `bytes` to `name` in `dir` atomically: a temporary sibling, fsync, rename, fsync of the directory.
-public func writeFileAtomically(_ dir: FileDescriptor, _ name: String, _ bytes: [UInt8], mode: mode_t = 0o644, sync: Bool = true) throws {
-    let tmp = ".tmp-\(name)-\(randomSuffix())"
-    let fd = try dir.openat(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+/// Writes `bytes` to `name` in `dir` atomically: a temporary file, fsync, rename, fsync of the directory.
+/// The temporary file is made in `staging` (same filesystem) when given, else beside `name`: a
+/// process killed in between leaves it there, where readers of `dir` (refs) must never see it.
+public func writeFileAtomically(_ dir: FileDescriptor, _ name: String, _ bytes: [UInt8], mode: mode_t = 0o644, sync: Bool = true,
+                                staging: FileDescriptor? = nil) throws {
+    let tmpDir = staging ?? dir
+    let leaf = name.split(separator: "/").last.map(String.init) ?? name
+    let tmp = ".tmp-\(leaf)-\(randomSuffix())"
+    let fd = try tmpDir.openat(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
     do {
         try fd.writeAll(bytes)
         if fchmod(fd.raw, mode) != 0 { throw ArborError.errno("chmod", fd.path) }
         if sync { try fd.fsync() }
-        try dir.rename(tmp, to: dir, name)
+        try tmpDir.rename(tmp, to: dir, name)
     } catch {
-        try? dir.unlink(tmp)
+        try? tmpDir.unlink(tmp)
         throw error
     }
     if sync { try dir.fsync() }

@@ -2,6 +2,10 @@
 #define ARBOR_CURL_H
 #include <curl/curl.h>
 
+/// Loads libcurl on first use. Returns NULL when loaded, or a message saying what could not be
+/// loaded. Call it before the first curl_* function; those end the process if libcurl is missing.
+const char *arbor_curl_load(void);
+
 /// curl_easy_setopt for a long value (curl_easy_setopt is variadic and cannot be called from Swift).
 CURLcode arbor_curl_set_long(CURL *h, CURLoption opt, long v);
 /// curl_easy_setopt for a pointer value.
