@@ -27,8 +27,13 @@ public enum FetchError: Error, CustomStringConvertible {
 
 /// A finished fetch.
 public struct FetchResponse: Sendable {
-    /// The body (empty for HEAD).
+    /// The body held in memory (empty for HEAD, and when it was kept in `file`).
     public var body: [UInt8]
+    /// The body kept in an unlinked temporary file instead (read from offset 0): a body larger
+    /// than the fetcher's spill limit, when the request allowed it.
+    public var file: FileDescriptor?
+    /// The body's length, wherever it is.
+    public var size: Int
     /// The Content-Length the server announced, if any.
     public var contentLength: Int64?
 }
@@ -39,16 +44,79 @@ public final class HTTPFetcher: @unchecked Sendable {
     private final class Request {
         let url: String
         let head: Bool
+        /// Where a body over `spillLimit` goes instead of memory (nil: always memory).
+        let spillDirectory: FileDescriptor?
+        let spillLimit: Int
         let completion: (Result<FetchResponse, FetchError>) -> Void
         var attempts = 0
         var notBefore: Double = 0
+        var handle: UnsafeMutableRawPointer?
+        var started = false
         var body: [UInt8] = []
-        init(url: String, head: Bool, completion: @escaping (Result<FetchResponse, FetchError>) -> Void) {
+        var file: FileDescriptor?
+        var fileSize = 0
+        /// Why the body could not be kept (the transfer is then failed, not retried).
+        var keepError: String?
+        init(url: String, head: Bool, spillDirectory: FileDescriptor?, spillLimit: Int,
+             completion: @escaping (Result<FetchResponse, FetchError>) -> Void) {
             self.url = url
             self.head = head
+            self.spillDirectory = spillDirectory
+            self.spillLimit = spillLimit
             self.completion = completion
         }
+
+        var size: Int { file == nil ? body.count : fileSize }
+
+        func reset() {
+            started = false
+            body = []
+            file = nil
+            fileSize = 0
+            keepError = nil
+        }
+
+        /// Takes a chunk of the body; false stops the transfer.
+        func receive(_ chunk: UnsafeRawBufferPointer) -> Bool {
+            do {
+                if !started {
+                    started = true
+                    // Sized once from Content-Length: no growth by doubling, and large bodies
+                    // go to a file from their first byte.
+                    let announced = handle.map { arbor_curl_content_length($0) } ?? -1
+                    if announced > Int64(spillLimit) && spillDirectory != nil {
+                        try spill()
+                    } else if announced > 0 {
+                        body.reserveCapacity(Int(announced))
+                    }
+                }
+                if file == nil && body.count + chunk.count > spillLimit && spillDirectory != nil { try spill() }
+                if let f = file {
+                    try f.writeAll(chunk)
+                    fileSize += chunk.count
+                } else {
+                    body.append(contentsOf: chunk)
+                }
+                return true
+            } catch {
+                keepError = "\(error)"
+                return false
+            }
+        }
+
+        private func spill() throws {
+            guard let dir = spillDirectory else { return }
+            let f = try openUnlinkedFile(in: dir)
+            try f.writeAll(body)
+            fileSize = body.count
+            body = []
+            file = f
+        }
     }
+
+    /// A body over this size goes to a file when the request allows it.
+    public let spillLimit: Int
+    private let spillDirectory: FileDescriptor?
 
     /// nil once libcurl is loaded and initialised, else why it is not.
     private static let loadFailure: String? = {
@@ -82,8 +150,12 @@ public final class HTTPFetcher: @unchecked Sendable {
     public let stallTimeout: Int
 
     /// Creates a fetcher allowing at most `maxConcurrency` transfers in flight.
-    public init(maxConcurrency: Int = 64, stallTimeout: Int = 60) throws {
+    /// Bodies over `spillLimit` bytes of requests that allow it are kept in unlinked files in
+    /// `spillDirectory` (the repository's tmp/) rather than in memory.
+    public init(maxConcurrency: Int = 64, stallTimeout: Int = 60, spillDirectory: FileDescriptor? = nil, spillLimit: Int = 1 << 20) throws {
         self.stallTimeout = max(1, stallTimeout)
+        self.spillDirectory = spillDirectory
+        self.spillLimit = max(0, spillLimit)
         if let why = Self.loadFailure { throw ArborError.unsupported(why) }
         guard let m = curl_multi_init() else { throw ArborError.unsupported("cannot initialise libcurl") }
         multi = m
@@ -99,9 +171,12 @@ public final class HTTPFetcher: @unchecked Sendable {
         curl_multi_cleanup(multi)
     }
 
-    /// Queues a GET (or HEAD) of `url`.
-    public func get(_ url: String, head: Bool = false, completion: @escaping (Result<FetchResponse, FetchError>) -> Void) {
-        mutex.withLock { queued.append(Request(url: url, head: head, completion: completion)) }
+    /// Queues a GET (or HEAD) of `url`. With `spill`, a large body may arrive in a file.
+    public func get(_ url: String, head: Bool = false, spill: Bool = false,
+                    completion: @escaping (Result<FetchResponse, FetchError>) -> Void) {
+        let req = Request(url: url, head: head, spillDirectory: spill ? spillDirectory : nil, spillLimit: spillLimit,
+                          completion: completion)
+        mutex.withLock { queued.append(req) }
         curl_multi_wakeup(multi)
     }
 
@@ -159,7 +234,8 @@ public final class HTTPFetcher: @unchecked Sendable {
                 }
                 h = e
             }
-            req.body = []
+            req.reset()
+            req.handle = h
             req.attempts += 1
             let key = Unmanaged.passUnretained(req).toOpaque()
             _ = arbor_curl_set_str(h, CURLOPT_URL, req.url)
@@ -167,8 +243,7 @@ public final class HTTPFetcher: @unchecked Sendable {
                 guard let ud = ud, let ptr = ptr else { return 0 }
                 let r = Unmanaged<Request>.fromOpaque(ud).takeUnretainedValue()
                 let count = size * n
-                r.body.append(contentsOf: UnsafeRawBufferPointer(start: ptr, count: count))
-                return count
+                return r.receive(UnsafeRawBufferPointer(start: ptr, count: count)) ? count : 0
             }, key)
             _ = arbor_curl_set_ptr(h, CURLOPT_PRIVATE, key)
             _ = arbor_curl_set_long(h, CURLOPT_NOSIGNAL, 1)
@@ -198,11 +273,21 @@ public final class HTTPFetcher: @unchecked Sendable {
             curl_multi_remove_handle(multi, h)
             idleHandles.append(h)
             let isFile = req.url.hasPrefix("file:")
+            req.handle = nil
             if result == CURLE_OK && (status == 200 || status == 206 || (isFile && status == 0)) {
-                bytesReceived += UInt64(req.body.count)
-                windowBytes += UInt64(req.body.count)
+                bytesReceived += UInt64(req.size)
+                windowBytes += UInt64(req.size)
                 requestsCompleted += 1
-                req.completion(.success(FetchResponse(body: req.body, contentLength: length >= 0 ? length : nil)))
+                let response = FetchResponse(body: req.body, file: req.file, size: req.size, contentLength: length >= 0 ? length : nil)
+                req.reset()
+                req.completion(.success(response))
+                continue
+            }
+            if let why = req.keepError {
+                // Not the network's fault (a full disk, say): retrying would not help.
+                requestsCompleted += 1
+                req.reset()
+                req.completion(.failure(.transport(req.url, "cannot keep the download: \(why)")))
                 continue
             }
             if (result == CURLE_OK && status == 404) || result == CURLE_FILE_COULDNT_READ_FILE || result == CURLE_REMOTE_FILE_NOT_FOUND {
@@ -249,4 +334,16 @@ func monotonicNow() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// An unlinked temporary file in `dir` (O_TMPFILE, or a name removed at once where unsupported).
+func openUnlinkedFile(in dir: FileDescriptor) throws -> FileDescriptor {
+    // O_TMPFILE (__O_TMPFILE | O_DIRECTORY) is a macro Swift does not import.
+    let oTmpfile: Int32 = 0o20000000 | O_DIRECTORY
+    let fd = openat(dir.raw, ".", oTmpfile | O_RDWR | O_CLOEXEC, 0o600)
+    if fd >= 0 { return FileDescriptor(raw: fd, path: dir.path + "/(download)") }
+    let name = ".download-\(randomSuffix(10))"
+    let f = try dir.openat(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600)
+    try? dir.unlink(name)
+    return f
 }

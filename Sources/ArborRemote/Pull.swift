@@ -107,7 +107,10 @@ final class HTTPPull: @unchecked Sendable {
         self.remote = remote
         self.options = options
         self.progress = progress
-        fetcher = try HTTPFetcher(maxConcurrency: options.maxConcurrency, stallTimeout: options.stallTimeout)
+        // Large objects are received into unlinked files in tmp/, not memory.
+        let spillDirectory = options.dryRun ? nil : try repo.dir.openDirectory("tmp")
+        fetcher = try HTTPFetcher(maxConcurrency: options.maxConcurrency, stallTimeout: options.stallTimeout,
+                                  spillDirectory: spillDirectory, spillLimit: HTTPPull.inMemoryLimit)
         base = remote.url.hasSuffix("/") ? String(remote.url.dropLast()) : remote.url
         keys = remote.signVerify ? try remote.trustedKeys() : []
         if remote.signVerify && keys.isEmpty {
@@ -239,14 +242,20 @@ final class HTTPPull: @unchecked Sendable {
 
     /// Fetches an object and hands its bytes to `process` on a worker thread.
     private func fetch(_ name: ObjectName, optional: Bool = false, process: @escaping ([UInt8]?) throws -> Void) {
+        fetchResponse(name, optional: optional, spill: false) { try process($0?.body) }
+    }
+
+    /// Fetches an object and hands the response (with `spill`, perhaps a file) to `process` on a worker thread.
+    private func fetchResponse(_ name: ObjectName, optional: Bool = false, spill: Bool,
+                               process: @escaping (FetchResponse?) throws -> Void) {
         if failed { return }
         begin()
         progress.found()
-        fetcher.get(url(name)) { [self] result in
+        fetcher.get(url(name), spill: spill) { [self] result in
             switch result {
             case let .success(r):
-                progress.fetched(bytes: r.body.count)
-                dispatch { try process(r.body) }
+                progress.fetched(bytes: r.size)
+                dispatch { try process(r) }
             case let .failure(e):
                 if case .notFound = e, optional {
                     dispatch { try process(nil) }
@@ -412,33 +421,64 @@ final class HTTPPull: @unchecked Sendable {
             }
             return
         }
-        fetch(name) { [self] bytes in
-            guard let bytes = bytes, let t = txn else { return }
+        fetchResponse(name, spill: true) { [self] response in
+            guard let response = response, let t = txn else { return }
+            if let file = response.file {
+                try storeContent(c, file: file, t)
+            } else {
+                try storeContent(c, bytes: response.body, t)
+            }
+            noteStored(bytes: response.size)
+        }
+    }
+
+    private func mismatch(_ c: Checksum) -> Error {
+        ArborError.corruptObject(name: ObjectName(c, .file).description, reason: "checksum mismatch (from remote \(remote.name))")
+    }
+
+    /// Verifies and stages a `.filez` received in memory. Verification comes first: a damaged
+    /// object must not land here under another name.
+    private func storeContent(_ c: Checksum, bytes: [UInt8], _ t: Transaction) throws {
+        let name = ObjectName(c, .file).description
+        if let (meta, content, sum) = try inflateArchiveObject(bytes, name: name, limit: HTTPPull.inMemoryLimit) {
+            guard sum == c else { throw mismatch(c) }
             if repo.mode == .archive {
-                let (_, _, sum) = try decodeArchiveObject(bytes, name: name.description)
-                guard sum == c else { throw ArborError.corruptObject(name: name.description, reason: "checksum mismatch (from remote \(remote.name))") }
                 try t.writeVerifiedArchiveObject(c, bytes: bytes)
             } else {
-                // Verify before storing: a damaged object must not land here under another name.
-                let (meta, size, _) = try FileMeta.parseArchiveHeader(bytes, object: name.description)
-                if size <= UInt64(HTTPPull.inMemoryLimit) {
-                    var content: [UInt8] = []
-                    content.reserveCapacity(Int(size))
-                    let (_, _, sum) = try decodeArchiveObject(bytes, name: name.description) { content.append(contentsOf: $0) }
-                    guard sum == c else { throw ArborError.corruptObject(name: name.description, reason: "checksum mismatch (from remote \(remote.name))") }
-                    try content.withUnsafeBytes { try t.writeVerifiedContent(c, meta: meta, bytes: $0) }
-                    noteStored(bytes: bytes.count)
-                    return
-                }
-                let (_, _, sum) = try decodeArchiveObject(bytes, name: name.description)
-                guard sum == c else { throw ArborError.corruptObject(name: name.description, reason: "checksum mismatch (from remote \(remote.name))") }
-                let stored = try t.writeRegularFileOrSymlink(meta: meta, size: size) { sink in
-                    _ = try withoutActuallyEscaping(sink) { s in try decodeArchiveObject(bytes, name: name.description, sink: s) }
-                }
-                guard stored == c else { throw ArborError.corruptObject(name: name.description, reason: "checksum mismatch (from remote \(remote.name))") }
+                try content.withUnsafeBytes { try t.writeVerifiedContent(c, meta: meta, bytes: $0) }
             }
-            noteStored(bytes: bytes.count)
+            return
         }
+        // Larger content than is worth holding inflated: verify, then inflate again into the object.
+        let (meta, size, sum) = try decodeArchiveObject(bytes, name: name)
+        guard sum == c else { throw mismatch(c) }
+        if repo.mode == .archive {
+            try t.writeVerifiedArchiveObject(c, bytes: bytes)
+            return
+        }
+        let stored = try t.writeRegularFileOrSymlink(meta: meta, size: size) { sink in
+            _ = try withoutActuallyEscaping(sink) { s in try decodeArchiveObject(bytes, name: name, sink: s) }
+        }
+        guard stored == c else { throw mismatch(c) }
+    }
+
+    /// Verifies and stages a `.filez` received into a file (see `storeContent(_:bytes:_:)`).
+    private func storeContent(_ c: Checksum, file: FileDescriptor, _ t: Transaction) throws {
+        let name = ObjectName(c, .file).description
+        func rewind() throws { if lseek(file.raw, 0, SEEK_SET) != 0 { throw ArborError.errno("seek", file.path) } }
+        try rewind()
+        let (meta, size, sum) = try decodeArchiveObject(fd: file, name: name)
+        guard sum == c else { throw mismatch(c) }
+        if repo.mode == .archive {
+            let st = try file.stat()
+            try t.writeVerifiedArchiveObject(c, from: file, size: UInt64(st.st_size))
+            return
+        }
+        try rewind()
+        let stored = try t.writeRegularFileOrSymlink(meta: meta, size: size) { sink in
+            _ = try withoutActuallyEscaping(sink) { s in try decodeArchiveObject(fd: file, name: name, sink: s) }
+        }
+        guard stored == c else { throw mismatch(c) }
     }
 
     private func store(_ type: ObjectType, _ bytes: [UInt8], _ c: Checksum) throws {

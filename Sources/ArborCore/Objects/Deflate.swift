@@ -109,3 +109,40 @@ final class FastDeflater: @unchecked Sendable {
         try sink(UnsafeRawBufferPointer(rebasing: out[0..<n]))
     }
 }
+
+/// Whole-buffer raw inflate with libdeflate, for payloads whose inflated size is known (a
+/// `.filez` header states it): several times faster than streaming through zlib.
+final class FastInflater: @unchecked Sendable {
+    /// Shared by every caller; decompressors are reused across calls and threads.
+    static let shared = FastInflater()
+    private let mutex = Mutex()
+    private var free: [OpaquePointer] = []
+
+    deinit { for d in free { libdeflate_free_decompressor(d) } }
+
+    /// Inflates `input` into `output`, which must be exactly the inflated size: a stream that
+    /// inflates to more or fewer bytes, is damaged, or is followed by other bytes throws.
+    func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, object: String) throws {
+        guard let d = mutex.withLock({ free.popLast() }) ?? libdeflate_alloc_decompressor() else {
+            throw ArborError.invalidArgument("cannot allocate a deflate decompressor")
+        }
+        defer { mutex.withLock { free.append(d) } }
+        var consumed = 0, produced = 0
+        // An empty output buffer still needs a valid address for libdeflate.
+        var one: UInt8 = 0
+        let r = withUnsafeMutablePointer(to: &one) { spare in
+            libdeflate_deflate_decompress_ex(d, input.baseAddress ?? UnsafeRawPointer(spare), input.count,
+                                             output.baseAddress ?? UnsafeMutableRawPointer(spare), output.count,
+                                             &consumed, &produced)
+        }
+        switch r {
+        case LIBDEFLATE_SUCCESS:
+            if produced != output.count { throw ArborError.corruptObject(name: object, reason: "content shorter than its header says") }
+            if consumed != input.count { throw ArborError.corruptObject(name: object, reason: "data after the end of the compressed stream") }
+        case LIBDEFLATE_INSUFFICIENT_SPACE:
+            throw ArborError.corruptObject(name: object, reason: "content longer than its header says")
+        default:
+            throw ArborError.corruptObject(name: object, reason: input.isEmpty ? "truncated compressed data" : "bad compressed data")
+        }
+    }
+}

@@ -100,6 +100,12 @@ extension Repository {
 
     /// Reads and parses the header of a `.filez`; leaves `fd` positioned at the payload.
     func readArchiveHeader(fd: FileDescriptor, name: String) throws -> (FileMeta, UInt64, Int) {
+        try readArchiveObjectHeader(fd: fd, name: name)
+    }
+}
+
+/// Reads and parses the header of a `.filez` from `fd`; leaves `fd` positioned at the payload.
+public func readArchiveObjectHeader(fd: FileDescriptor, name: String) throws -> (FileMeta, UInt64, Int) {
         var prefix = [UInt8](repeating: 0, count: 8)
         let got = try prefix.withUnsafeMutableBytes { try readFully(fd, into: $0) }
         guard got == 8 else { throw ArborError.corruptObject(name: name, reason: "truncated header") }
@@ -109,8 +115,9 @@ extension Repository {
         let got2 = try header.withUnsafeMutableBytes { try readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[8...])) }
         guard got2 == len else { throw ArborError.corruptObject(name: name, reason: "truncated header") }
         return try FileMeta.parseArchiveHeader(header, object: name)
-    }
+}
 
+extension Repository {
     /// Streams a content object's bytes (nothing for a symlink) to `sink` and returns its
     /// metadata. With `verify`, the object is re-hashed and a mismatch throws after the last chunk.
     @discardableResult
@@ -201,4 +208,60 @@ public func decodeArchiveObject(_ bytes: [UInt8], name: String,
         throw ArborError.corruptObject(name: name, reason: "symlink object with a payload")
     }
     return (meta, size, hasher.finalize())
+}
+
+/// Decodes and verifies a `.filez` read from `fd` (positioned at its start), streaming the
+/// inflated content to `sink`: for objects too large to hold in memory.
+public func decodeArchiveObject(fd: FileDescriptor, name: String,
+                                sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> (FileMeta, UInt64, Checksum) {
+    let (meta, size, _) = try readArchiveObjectHeader(fd: fd, name: name)
+    let hasher = SHA256Hasher()
+    hasher.update(meta.canonicalHeader())
+    var total: UInt64 = 0
+    let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 64)
+    defer { buf.deallocate() }
+    if meta.isRegular {
+        let inflater = try RawInflater(object: name)
+        while true {
+            let n = try fd.read(into: buf)
+            if n == 0 { break }
+            try inflater.feed(UnsafeRawBufferPointer(rebasing: buf[0..<n])) { chunk in
+                total += UInt64(chunk.count)
+                if total > size { throw ArborError.corruptObject(name: name, reason: "content longer than its header says") }
+                hasher.update(chunk)
+                try sink?(chunk)
+            }
+        }
+        if !inflater.finished { throw ArborError.corruptObject(name: name, reason: "truncated compressed data") }
+        if total != size { throw ArborError.corruptObject(name: name, reason: "content shorter than its header says") }
+    } else if try fd.read(into: buf) != 0 {
+        throw ArborError.corruptObject(name: name, reason: "symlink object with a payload")
+    }
+    return (meta, size, hasher.finalize())
+}
+
+/// Decodes and verifies a `.filez` held in memory, inflating its content at once (libdeflate):
+/// for content small enough to hold, which is then staged without a second pass.
+/// Returns nil, having checked only the header, when the content is larger than `limit` bytes.
+public func inflateArchiveObject(_ bytes: [UInt8], name: String, limit: Int) throws -> (meta: FileMeta, content: [UInt8], checksum: Checksum)? {
+    let (meta, size, offset) = try FileMeta.parseArchiveHeader(bytes, object: name)
+    if meta.isRegular && size > UInt64(limit) { return nil }
+    let hasher = SHA256Hasher()
+    hasher.update(meta.canonicalHeader())
+    guard meta.isRegular else {
+        if offset != bytes.count { throw ArborError.corruptObject(name: name, reason: "symlink object with a payload") }
+        return (meta, [], hasher.finalize())
+    }
+    // Deflate expands at most about 1032:1: a larger claim is a lie, not worth allocating for.
+    guard size <= UInt64(bytes.count - offset) * 1040 + 64 else {
+        throw ArborError.corruptObject(name: name, reason: "content longer than its compressed data can hold")
+    }
+    let content = try [UInt8](unsafeUninitializedCapacity: Int(size)) { out, count in
+        try bytes.withUnsafeBytes { raw in
+            try FastInflater.shared.inflate(UnsafeRawBufferPointer(rebasing: raw[offset...]), into: UnsafeMutableRawBufferPointer(out), object: name)
+        }
+        count = Int(size)
+    }
+    content.withUnsafeBytes { hasher.update($0) }
+    return (meta, content, hasher.finalize())
 }

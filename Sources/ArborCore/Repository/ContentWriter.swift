@@ -145,6 +145,25 @@ extension Transaction {
         record(name, bytes: UInt64(bytes.count))
     }
 
+    /// Stages an archive-mode `.filez` from the start of `source` (`size` bytes), after the
+    /// caller verified that it holds the object `checksum`: a large download kept in a file.
+    public func writeVerifiedArchiveObject(_ checksum: Checksum, from source: FileDescriptor, size: UInt64) throws {
+        precondition(repo.mode == .archive, "raw .filez objects only go into archive repositories")
+        let name = ObjectName(checksum, .file)
+        guard claim(name) else { return }
+        do {
+            let (d, n) = repo.looseName(checksum, .file)
+            let fd = try stagingSubdir(d).openat(n, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644)
+            if lseek(source.raw, 0, SEEK_SET) != 0 { throw ArborError.errno("seek", source.path) }
+            try copyData(from: source, to: fd, size: size, scratch: nil)
+            if fchmod(fd.raw, 0o644) != 0 { throw ArborError.errno("chmod", fd.path) }
+        } catch {
+            discard(name)
+            throw error
+        }
+        record(name, bytes: size)
+    }
+
     /// Stages content the caller has already verified to hash to `checksum` (no second hash).
     public func writeVerifiedContent(_ checksum: Checksum, meta: FileMeta, bytes: UnsafeRawBufferPointer) throws {
         let name = ObjectName(checksum, .file)
