@@ -1,6 +1,7 @@
 // Raw deflate streams (window bits -15) for `.filez` payloads (spec §5).
 import CZlib
 import CDeflate
+import Dispatch
 
 /// Compresses a stream into raw deflate.
 final class RawDeflater {
@@ -87,6 +88,10 @@ final class RawInflater {
 final class FastDeflater: @unchecked Sendable {
     /// Buffers up to this size are compressed in one call; larger content streams through zlib.
     static let maxWholeBuffer = 2 << 20
+    /// Buffers over this size are compressed one at a time (see `largeSlot`).
+    static let smallBuffer = 256 << 10
+    /// Held while a buffer over `smallBuffer` is compressed.
+    static let largeSlot = DispatchSemaphore(value: 1)
     private let mutex = Mutex()
     private var free: [OpaquePointer] = []
     let level: Int32

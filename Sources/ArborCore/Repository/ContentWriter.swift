@@ -225,6 +225,11 @@ extension Transaction {
                 if let b = body {
                     try self.deflater.compress(b, sink: sink)
                 } else if let src = source, size <= UInt64(FastDeflater.maxWholeBuffer) {
+                    // One large file at a time is held whole (input and output): libdeflate on it
+                    // alone is still faster than zlib on several, and peak memory stays low.
+                    let large = size > UInt64(FastDeflater.smallBuffer)
+                    if large { FastDeflater.largeSlot.wait() }
+                    defer { if large { FastDeflater.largeSlot.signal() } }
                     let whole = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(size), alignment: 16)
                     defer { whole.deallocate() }
                     guard try readFully(src, into: whole) == Int(size) else { throw ArborError.changedWhileReading(src.path) }
