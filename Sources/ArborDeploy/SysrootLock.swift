@@ -20,7 +20,7 @@ public final class SysrootLock {
 
     /// Takes the lock on `ostreeDir/lock`, waiting up to `timeout` seconds; `waiting` is called once if it must wait.
     static func acquire(ostreeDir: FileDescriptor, timeout: Double, waiting: () -> Void) throws -> SysrootLock {
-        let deadline = monotonicNow() + timeout
+        let deadline = monotonicSeconds() + timeout
         var told = false
         while true {
             let fd = try ostreeDir.openat("lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY, mode: 0o600)
@@ -33,7 +33,7 @@ public final class SysrootLock {
             guard err == EAGAIN || err == EWOULDBLOCK || err == EACCES || err == EINTR else {
                 throw ArborError.system(op: "lock", path: fd.path, errno: err)
             }
-            if monotonicNow() >= deadline {
+            if monotonicSeconds() >= deadline {
                 throw ArborError.locked("sysroot is locked by another process (\(fd.path); waited \(Int(timeout)) s)")
             }
             if !told { waiting(); told = true }
@@ -52,9 +52,3 @@ public final class SysrootLock {
     deinit { release() }
 }
 
-/// Seconds on the monotonic clock.
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}

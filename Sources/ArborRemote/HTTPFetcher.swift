@@ -142,7 +142,7 @@ public final class HTTPFetcher: @unchecked Sendable {
     private let maxAttempts = 5
 
     // Adaptive concurrency: compare throughput between one-second windows.
-    private var windowStart = monotonicNow()
+    private var windowStart = monotonicSeconds()
     private var windowBytes: UInt64 = 0
     private var lastRate: Double = 0
 
@@ -219,7 +219,7 @@ public final class HTTPFetcher: @unchecked Sendable {
     }
 
     private func startTransfers() {
-        let now = monotonicNow()
+        let now = monotonicSeconds()
         while active.count < concurrency {
             let next: Request? = mutex.withLock {
                 guard let i = queued.firstIndex(where: { $0.notBefore <= now }) else { return nil }
@@ -299,7 +299,7 @@ public final class HTTPFetcher: @unchecked Sendable {
             if transient && req.attempts < maxAttempts {
                 // Back off exponentially, and ease the load on a struggling server.
                 retries += 1
-                req.notBefore = monotonicNow() + 0.2 * Double(1 << (req.attempts - 1))
+                req.notBefore = monotonicSeconds() + 0.2 * Double(1 << (req.attempts - 1))
                 concurrency = max(2, concurrency - 1)
                 mutex.withLock { queued.append(req) }
                 continue
@@ -314,7 +314,7 @@ public final class HTTPFetcher: @unchecked Sendable {
     }
 
     private func adapt() {
-        let now = monotonicNow()
+        let now = monotonicSeconds()
         guard now - windowStart >= 0.5 else { return }
         let rate = Double(windowBytes) / (now - windowStart)
         let busy = active.count >= concurrency
@@ -329,12 +329,6 @@ public final class HTTPFetcher: @unchecked Sendable {
     }
 }
 
-/// Seconds on the monotonic clock.
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
 
 /// An unlinked temporary file in `dir` (O_TMPFILE, or a name removed at once where unsupported).
 func openUnlinkedFile(in dir: FileDescriptor) throws -> FileDescriptor {

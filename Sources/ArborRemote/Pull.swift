@@ -50,14 +50,14 @@ public struct PullReport: Sendable {
 public final class PullProgress: @unchecked Sendable {
     private let mutex = Mutex()
     private var _fetched = 0, _known = 0, _bytes: UInt64 = 0
-    let start = monotonicNow()
+    let start = monotonicSeconds()
     /// Creates zeroed counters.
     public init() {}
     func found(_ n: Int = 1) { mutex.withLock { _known += n } }
     func fetched(bytes: Int) { mutex.withLock { _fetched += 1; _bytes += UInt64(bytes) } }
     /// Objects fetched, objects known to be needed so far, bytes, seconds elapsed.
     public var snapshot: (fetched: Int, known: Int, bytes: UInt64, seconds: Double) {
-        mutex.withLock { (_fetched, _known, _bytes, monotonicNow() - start) }
+        mutex.withLock { (_fetched, _known, _bytes, monotonicSeconds() - start) }
     }
 }
 
@@ -87,7 +87,7 @@ final class HTTPPull: @unchecked Sendable {
     private var commitsInFlight: [Checksum] = []
     private var txn: Transaction?
     private let txnLock = RWLock()
-    private var lastFlush = monotonicNow()
+    private var lastFlush = monotonicSeconds()
     private var stagedSinceFlush = 0
     // Verification and storage run on one thread per core; the small queue in front of them
     // holds the network back when they fall behind, so received bodies never pile up in memory.
@@ -210,7 +210,7 @@ final class HTTPPull: @unchecked Sendable {
         if options.dryRun { report.refs = wanted.map { ($0.0, $0.1, false) } }
         report.requests = fetcher.requestsCompleted
         report.retries = fetcher.retries
-        report.seconds = monotonicNow() - progress.start
+        report.seconds = monotonicSeconds() - progress.start
         return report
     }
 
@@ -279,8 +279,8 @@ final class HTTPPull: @unchecked Sendable {
 
     /// Publishes what is staged every few seconds, so an interrupted pull keeps its verified objects.
     private func maybeFlush() {
-        guard !options.dryRun, monotonicNow() - lastFlush > 3 else { return }
-        lastFlush = monotonicNow()
+        guard !options.dryRun, monotonicSeconds() - lastFlush > 3 else { return }
+        lastFlush = monotonicSeconds()
         do {
             try txnLock.write {
                 guard let t = txn, t.objectsWritten > 0 else { return }
@@ -340,7 +340,7 @@ final class HTTPPull: @unchecked Sendable {
         if options.dryRun {
             countDryRun((fetched ? bytes.count : 0) + (metaBytes?.count ?? 0), objects: (fetched ? 1 : 0) + (metaBytes == nil ? 0 : 1))
         } else {
-            try repo.markPartialDurably(c)
+            try repo.markPartial(c)
             mutex.withLock { commitsInFlight.append(c) }
             if let t = txn {
                 if fetched {

@@ -7,7 +7,7 @@ import Dispatch
 extension Repository {
     /// Pulls refs (all local refs of `source` when `refs` is empty) from another repository.
     public func pullLocal(from source: Repository, refs: [String], depth: Int = 0, mirror: Bool = true) throws -> PullReport {
-        let start = monotonicNow()
+        let start = monotonicSeconds()
         var report = PullReport()
         let names = refs.isEmpty ? try source.listRefs().filter { !$0.name.contains(":") }.map(\.name) : refs
         guard !names.isEmpty else { throw ArborError.notFound("\(source.path) has no refs") }
@@ -35,7 +35,7 @@ extension Repository {
             for c in commits where !(hasObject(c, .commit) && !isPartial(c)) {
                 let bytes = try source.readMetadata(c, .commit)
                 let commit = try CommitObject.parse(bytes, name: ObjectName(c, .commit).description)
-                try markPartialDurably(c)
+                try markPartial(c)
                 try txn.writeMetadata(.commit, bytes, named: c)
                 if source.hasObject(c, .commitMeta) {
                     try txn.writeMetadata(.commitMeta, try source.readMetadata(c, .commitMeta), named: c)
@@ -110,7 +110,7 @@ extension Repository {
             if old != c { try setRef(local, to: c) }
             report.refs.append((local, c, old != c))
         }
-        report.seconds = monotonicNow() - start
+        report.seconds = monotonicSeconds() - start
         return report
     }
 

@@ -18,13 +18,7 @@ public struct Remote: Sendable {
     /// The trusted public keys (inline plus those in the key file).
     public func trustedKeys() throws -> [Ed25519.PublicKey] {
         var texts = inlineKeys
-        if let f = keyFile {
-            let slash = f.lastIndex(of: "/")
-            let dir = slash.map { f[..<$0].isEmpty ? "/" : String(f[..<$0]) } ?? "."
-            let name = slash.map { String(f[f.index(after: $0)...]) } ?? f
-            let text = String(decoding: try openDirectory(path: dir).openRead(name).readAll(limit: 1 << 20), as: UTF8.self)
-            texts += Ed25519.keyLines(text)
-        }
+        if let f = keyFile { texts += try Ed25519.readKeysFile(f) }
         return try texts.map { try Ed25519.PublicKey(base64: $0) }
     }
 }

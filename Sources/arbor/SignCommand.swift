@@ -48,18 +48,5 @@ struct SignCommand: ParsableCommand {
 
 /// Keys from arguments plus a keys file (one a line).
 func keyTexts(_ keys: [String], file: String?) throws -> [String] {
-    var out = keys
-    if let f = file {
-        let (parent, name) = splitFilePath(f)
-        let text = String(decoding: try openDirectory(path: parent).openRead(name).readAll(limit: 1 << 20), as: UTF8.self)
-        out += Ed25519.keyLines(text)
-    }
-    return out
-}
-
-/// Splits a file path into its directory and name.
-func splitFilePath(_ path: String) -> (String, String) {
-    guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-    let dir = path[..<slash]
-    return (dir.isEmpty ? "/" : String(dir), String(path[path.index(after: slash)...]))
+    try keys + (file.map { try Ed25519.readKeysFile($0) } ?? [])
 }

@@ -169,12 +169,18 @@ extension Repository {
         return report
     }
 
-    /// Marks a commit partial: some of its objects are absent and may be fetched later. A mark
-    /// left by fsck holds `f` (as `ostree` writes it), so that fsck keeps failing until a pull repairs it.
+    /// Marks a commit partial, durably (a pull marks it before the commit becomes visible): some
+    /// of its objects are absent and may be fetched later. A mark left by fsck holds `f` (as
+    /// `ostree` writes it), so that fsck keeps failing until a pull repairs it; a pull keeps
+    /// whatever an existing mark holds.
     public func markPartial(_ commit: Checksum, fromFsck: Bool = false) throws {
         let state = try dir.mkdirs("state")
-        let fd = try state.openat("\(commit.hex).commitpartial", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644)
+        let fd = try state.openat("\(commit.hex).commitpartial", O_WRONLY | O_CREAT | O_NOFOLLOW | (fromFsck ? O_TRUNC : 0), mode: 0o644)
         if fromFsck { try fd.writeAll([UInt8(ascii: "f")]) }
+        if config.bool("core", "fsync", default: true) {
+            try fd.fsync()
+            try state.fsync()
+        }
     }
 
     /// Whether a commit's partial mark was left by fsck after it found corruption.
@@ -182,16 +188,6 @@ extension Repository {
         guard let fd = try? dir.openIfExists("state/\(commit.hex).commitpartial", O_RDONLY | O_NOFOLLOW),
               let bytes = try? fd.readAll(limit: 16) else { return false }
         return bytes.first == UInt8(ascii: "f")
-    }
-
-    /// Marks a commit partial and makes the mark durable before the commit becomes visible.
-    public func markPartialDurably(_ commit: Checksum) throws {
-        let state = try dir.mkdirs("state")
-        let fd = try state.openat("\(commit.hex).commitpartial", O_WRONLY | O_CREAT | O_NOFOLLOW, mode: 0o644)
-        if config.bool("core", "fsync", default: true) {
-            try fd.fsync()
-            try state.fsync()
-        }
     }
 
     /// Removes a commit's partial mark (all its objects are present).

@@ -51,8 +51,8 @@ public final class RepoLock {
     deinit { release() }
 }
 
-/// Seconds on the monotonic clock.
-func monotonicSeconds() -> Double {
+/// Seconds on the monotonic clock (for timeouts and durations; not wall time).
+public func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9

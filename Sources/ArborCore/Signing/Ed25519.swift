@@ -93,6 +93,15 @@ public enum Ed25519 {
         }
     }
 
+    /// The base64 keys of a keys file (see `keyLines`); `path` is opened without following a
+    /// symlink in its last component.
+    public static func readKeysFile(_ path: String) throws -> [String] {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        return keyLines(String(decoding: try openDirectory(path: dir).openRead(name).readAll(limit: 1 << 20), as: UTF8.self))
+    }
+
     /// Reads keys from a file with one base64 key a line (blank lines and `#` comments ignored).
     public static func keyLines(_ text: String) -> [String] {
         // Split on the byte: in Swift "\r\n" is one Character and would not split on "\n".
