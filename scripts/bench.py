@@ -9,8 +9,13 @@ Method
     each tool; the order alternates from pair to pair (ostree first, then arbor first, ...), so
     neither tool always follows the other's writes.
   * The timed region is the tool's command only, run under `/usr/bin/time -v`; everything else (fresh
-    repositories, `cp -a` of prepared repositories and sysroots, removing checkouts, `sync` to flush
-    the setup's dirty pages) happens before or after it. The page cache is not dropped.
+    repositories, `cp -a` of prepared repositories and sysroots, `sync` to flush the setup's dirty
+    pages) happens before or after it. The page cache is not dropped.
+  * Outputs (repositories, checkouts, sysroots) are kept until the whole run ends, not removed
+    between runs: on ext4 without a journal the inode allocator skips inodes freed in the last
+    minutes, one by one, so a run right after removing thousands of files spends much of its time
+    in the kernel skipping them (`recently_deleted` in `perf`), whichever tool it is. `--tidy`
+    removes each output right away instead (less disk, noisier numbers).
   * Reported per case: the median wall time of each tool, the median of the per-pair ratios
     arbor/ostree, the peak memory (largest maximum RSS over the measured runs), the bytes on disk of
     the resulting repository (`du -sb`), user and system CPU time (medians), and for pulls the HTTP
@@ -688,7 +693,9 @@ class Bench:
                     log(f"{name}: {tool} setup failed: {e}")
                 finally:
                     try:
-                        teardown(state)
+                        # Kept otherwise: the scratch directory goes at the end of the whole run.
+                        if self.args.tidy:
+                            teardown(state)
                     except BenchError as e:
                         log(f"{name}: teardown: {e}")
             log(f"{name} {label}: " + ", ".join(summary))
@@ -932,6 +939,8 @@ def parse_args(argv):
     p.add_argument("--standin", action="store_true",
                    help="without ROOTFS_DIR: build stand-in trees from /usr/share/{doc,locale,man,perl5}")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    p.add_argument("--tidy", action="store_true",
+                   help="remove each run's output right after it instead of at the end (less disk, noisier)")
     p.add_argument("--render", metavar="JSON_FILE",
                    help="print the Markdown of a report saved with --json; runs nothing")
     a = p.parse_args(argv)

@@ -2,7 +2,7 @@
 # Benchmark Arbor against the real `ostree` on the same trees, interleaved, and print a Markdown
 # table (or JSON with --json). The work is done by scripts/bench.py (Python 3, stdlib only).
 #
-# Usage: scripts/bench.sh [--json] [--runs N] [--warmup N] [--cases a,b,...] [--workdir DIR] [--keep] ROOTFS_DIR
+# Usage: scripts/bench.sh [--json] [--runs N] [--warmup N] [--cases a,b,...] [--workdir DIR] [--keep] [--tidy] ROOTFS_DIR
 #        scripts/bench.sh --quick [ROOTFS_DIR]     small stand-in trees, one run: checks the harness
 #        scripts/bench.sh --standin                stand-in trees from /usr/share instead of ROOTFS_DIR
 #        scripts/bench.sh --render REPORT.json     the Markdown of a report saved with --json
