@@ -37,8 +37,8 @@
 # compiled with clang -fsanitize=address,fuzzer-no-link; ArborCore (and ArborDeploy for the
 # origin target) is compiled once, whole-module, with -sanitize=fuzzer,address -O -enable-testing
 # into an object file and a .swiftmodule; each target file is then compiled with
-# -parse-as-library against that module and linked with libcrypto, zlib, libdeflate and
-# libarchive. LeakSanitizer is off (Swift's lazily initialised globals read as leaks);
+# -parse-as-library against that module and linked with libcrypto, zlib and libdeflate
+# (libarchive is loaded on first use, as in the real build). LeakSanitizer is off (Swift's lazily initialised globals read as leaks);
 # memory blow-ups are still caught by -rss_limit_mb=2048 and -malloc_limit_mb=2048.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,23 +73,27 @@ mkdir -p "$OUT/bin" "$OUT/obj" "$OUT/modules/CArborSystem" "$OUT/logs"
 SAN=(-sanitize=fuzzer,address)
 SWIFTFLAGS=(-O -g -parse-as-library "${SAN[@]}")
 CMODS=()
-for m in COpenSSL CZlib CDeflate CArchive; do
+for m in COpenSSL CZlib CDeflate; do
     CMODS+=(-Xcc "-fmodule-map-file=$ROOT/Sources/$m/module.modulemap")
 done
-# SwiftPM synthesises a module map for the C target; do the same here.
-cat > "$OUT/modules/CArborSystem/module.modulemap.new" <<MAP
-module CArborSystem {
-    header "$ROOT/Sources/CArborSystem/include/CArborSystem.h"
+# SwiftPM synthesises a module map for each C target; do the same here.
+for m in CArborSystem CArchive; do
+    mkdir -p "$OUT/modules/$m"
+    cat > "$OUT/modules/$m/module.modulemap.new" <<MAP
+module $m {
+    header "$ROOT/Sources/$m/include/$m.h"
     export *
 }
 MAP
-if ! cmp -s "$OUT/modules/CArborSystem/module.modulemap.new" "$OUT/modules/CArborSystem/module.modulemap"; then
-    mv "$OUT/modules/CArborSystem/module.modulemap.new" "$OUT/modules/CArborSystem/module.modulemap"
-else
-    rm "$OUT/modules/CArborSystem/module.modulemap.new"
-fi
-CMODS+=(-Xcc "-fmodule-map-file=$OUT/modules/CArborSystem/module.modulemap")
-LIBS=(-lcrypto -lz -ldeflate -larchive)
+    if ! cmp -s "$OUT/modules/$m/module.modulemap.new" "$OUT/modules/$m/module.modulemap"; then
+        mv "$OUT/modules/$m/module.modulemap.new" "$OUT/modules/$m/module.modulemap"
+    else
+        rm "$OUT/modules/$m/module.modulemap.new"
+    fi
+    CMODS+=(-Xcc "-fmodule-map-file=$OUT/modules/$m/module.modulemap")
+done
+# libarchive is loaded with dlopen by Sources/CArchive, as in the real build.
+LIBS=(-lcrypto -lz -ldeflate -ldl)
 
 # Rebuilds $1 when it is missing or older than any of the remaining files.
 stale() {
@@ -110,6 +114,12 @@ build_system() {
         clang -O1 -g -fsanitize=address,fuzzer-no-link -I "$ROOT/Sources/CArborSystem/include" \
             -c "$src" -o "$OUT/obj/system.o"
     fi
+    src=$ROOT/Sources/CArchive/archive-loader.c
+    if stale "$OUT/obj/archive-loader.o" "$src" "$ROOT/Sources/CArchive/include/CArchive.h"; then
+        echo "== building CArchive"
+        clang -O1 -g -fsanitize=address,fuzzer-no-link -I "$ROOT/Sources/CArchive/include" \
+            -c "$src" -o "$OUT/obj/archive-loader.o"
+    fi
 }
 
 # build_module NAME: whole-module build of Sources/NAME into obj/NAME.o and modules/NAME.swiftmodule.
@@ -117,7 +127,7 @@ build_module() {
     local name=$1
     local srcs
     mapfile -t srcs < <(find "$ROOT/Sources/$name" -name '*.swift' | sort)
-    if stale "$OUT/obj/$name.o" "${srcs[@]}" "$OUT/obj/system.o" \
+    if stale "$OUT/obj/$name.o" "${srcs[@]}" "$OUT/obj/system.o" "$OUT/obj/archive-loader.o" \
         $( [ "$name" = ArborDeploy ] && echo "$OUT/obj/ArborCore.o" ); then
         echo "== building $name (whole module, instrumented; takes a minute or two)"
         swiftc "${SWIFTFLAGS[@]}" -wmo -enable-testing -module-name "$name" -I "$OUT/modules" "${CMODS[@]}" \
@@ -130,7 +140,7 @@ build_module() {
 build_target() {
     local t=$1
     local src=$ROOT/scripts/fuzz/fuzz_$t.swift
-    local objs=("$OUT/obj/ArborCore.o" "$OUT/obj/system.o")
+    local objs=("$OUT/obj/ArborCore.o" "$OUT/obj/system.o" "$OUT/obj/archive-loader.o")
     [ "$t" = origin ] && objs+=("$OUT/obj/ArborDeploy.o")
     if stale "$OUT/bin/fuzz_$t" "$src" "${objs[@]}"; then
         echo "== building fuzz_$t"
