@@ -88,6 +88,8 @@ final class HTTPPull: @unchecked Sendable {
     private var txn: Transaction?
     private let txnLock = RWLock()
     private var lastFlush = monotonicSeconds()
+    /// Publishes swapped-out transactions, one at a time and in order.
+    private let flushes = DispatchQueue(label: "arbor.pull.flush")
     private var stagedSinceFlush = 0
     // Verification and storage run on one thread per core; the small queue in front of them
     // holds the network back when they fall behind, so received bodies never pile up in memory.
@@ -185,6 +187,8 @@ final class HTTPPull: @unchecked Sendable {
                 return mutex.withLock { outstanding == 0 }
             }
         } catch { runError = error }
+        // Background publishing must be over (and its errors known) before any ref moves.
+        flushes.sync {}
         if let e = mutex.withLock({ firstError }) { runError = runError ?? e }
 
         if options.dryRun {
@@ -277,15 +281,22 @@ final class HTTPPull: @unchecked Sendable {
         }
     }
 
-    /// Publishes what is staged every few seconds, so an interrupted pull keeps its verified objects.
+    /// Publishes what is staged every few seconds, so an interrupted pull keeps its verified
+    /// objects. A fresh transaction is swapped in under the lock (no worker is staging then), and
+    /// the old one is synced and published in the background while transfers and workers go on.
     private func maybeFlush() {
         guard !options.dryRun, monotonicSeconds() - lastFlush > 3 else { return }
         lastFlush = monotonicSeconds()
         do {
-            try txnLock.write {
-                guard let t = txn, t.objectsWritten > 0 else { return }
-                try t.commit()
+            let old: Transaction? = try txnLock.write {
+                guard let t = txn, t.objectsWritten > 0 else { return nil }
                 txn = try Transaction(repo)
+                return t
+            }
+            if let t = old {
+                flushes.async { [self] in
+                    do { try t.commit() } catch { fail(error) }
+                }
             }
         } catch { fail(error) }
     }
