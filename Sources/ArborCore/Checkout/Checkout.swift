@@ -5,7 +5,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
 
 /// Options of `checkout`.
 public struct CheckoutOptions: Sendable {
@@ -131,6 +130,18 @@ final class CheckoutContext: @unchecked Sendable {
         return m
     }
 
+    /// A worker's state for this repository's object names.
+    func makeWorker() -> CheckoutWorker { CheckoutWorker(suffix: repo.mode.contentSuffix) }
+
+    /// Adds a worker's counts to the totals.
+    func add(_ s: CheckoutStats) {
+        mutex.withLock {
+            _stats.linked += s.linked
+            _stats.copied += s.copied
+            _stats.directories += s.directories
+        }
+    }
+
     func openExistingDir(_ parent: FileDescriptor, _ name: String) throws -> FileDescriptor {
         do { return try parent.openDirectory(name) } catch let e as ArborError {
             if case let .system(_, _, err) = e, err == ENOTDIR || err == ELOOP {
@@ -140,34 +151,21 @@ final class CheckoutContext: @unchecked Sendable {
         }
     }
 
+    /// Checks a whole tree out as `name` in `parent`, on every core.
     func checkoutDir(tree: Checksum, meta: DirMeta, name: String, in parent: FileDescriptor) throws {
-        let t = try repo.loadDirTree(tree)
+        try CheckoutWalk(self).run(tree: tree, meta: meta, name: name, in: parent)
+    }
+
+    /// Creates (or, in a union, reuses) directory `name` in `parent` and opens it, owner-only
+    /// until its metadata is applied.
+    func makeDirectory(_ name: String, in parent: FileDescriptor) throws -> FileDescriptor {
         let created = try parent.mkdir(name, mode: 0o700)
         if !created && !options.union { throw ArborError.system(op: "mkdir", path: parent.join(name), errno: EEXIST) }
-        let dir = try openExistingDir(parent, name)
-        mutex.withLock { _stats.directories += 1 }
-        if t.files.count >= 64 {
-            // Large directories: link or copy on every core.
-            let errors = Mutex()
-            var first: Error?
-            DispatchQueue.concurrentPerform(iterations: 2) { worker in
-                var i = worker
-                while i < t.files.count {
-                    if errors.withLock({ first != nil }) { return }
-                    do { try checkoutFile(name: t.files[i].name, checksum: t.files[i].checksum, in: dir) } catch {
-                        errors.withLock { if first == nil { first = error } }
-                        return
-                    }
-                    i += 2
-                }
-            }
-            if let e = first { throw e }
-        } else {
-            for f in t.files { try checkoutFile(name: f.name, checksum: f.checksum, in: dir) }
-        }
-        for d in t.dirs {
-            try checkoutDir(tree: d.tree, meta: try dirMeta(d.meta), name: d.name, in: dir)
-        }
+        return try openExistingDir(parent, name)
+    }
+
+    /// Applies a directory's owner, xattrs and mode, once its contents are in place.
+    func applyDirMeta(_ meta: DirMeta, to dir: FileDescriptor) throws {
         if !options.userMode {
             if fchown(dir.raw, meta.uid, meta.gid) != 0 { throw ArborError.errno("chown", dir.path) }
             if !meta.xattrs.isEmpty { try XattrIO.write(fd: dir.raw, path: dir.path, meta.xattrs) }
@@ -176,16 +174,25 @@ final class CheckoutContext: @unchecked Sendable {
         if fchmod(dir.raw, mode_t(mode)) != 0 { throw ArborError.errno("chmod", dir.path) }
     }
 
+    /// Checks one file out as `name` in `dir`.
     func checkoutFile(name: String, checksum: Checksum, in dir: FileDescriptor) throws {
+        let w = makeWorker()
+        try placeFile(name, checksum, in: dir, w)
+        add(w.stats)
+    }
+
+    /// Links or copies one file into `dir`, counting it in `w`.
+    func placeFile(_ name: String, _ checksum: Checksum, in dir: FileDescriptor, _ w: CheckoutWorker) throws {
         if options.union, let st = try dir.statIfExists(name) {
             if st.st_mode & S_IFMT == S_IFDIR {
                 throw ArborError.invalidArgument("\(dir.join(name)) is a directory; the tree has a file there")
             }
             try dir.unlink(name)
         }
-        if hardlink, let (sub, n) = try linkable(checksum) {
-            if linkat(sub.raw, n, dir.raw, name, 0) == 0 {
-                mutex.withLock { _stats.linked += 1 }
+        if hardlink, let sub = try linkable(checksum, w) {
+            // `w.name` holds the object's name, written by `linkable`.
+            if linkat(sub.raw, w.name, dir.raw, name, 0) == 0 {
+                w.stats.linked += 1
                 return
             }
             let err = errno
@@ -195,17 +202,21 @@ final class CheckoutContext: @unchecked Sendable {
             }
         }
         try copyFile(name: name, checksum: checksum, in: dir)
-        mutex.withLock { _stats.copied += 1 }
+        w.stats.copied += 1
     }
 
     /// Whether this object may be hardlinked, as `ostree` decides: never an empty file (one inode
     /// shared by every empty file would reach the link limit), never a bare-user symlink (stored
     /// as a regular file), and in user mode never a file its owner cannot read.
-    /// Returns the object's directory and name when it may be linked.
-    private func linkable(_ checksum: Checksum) throws -> (FileDescriptor, String)? {
-        let (d, n) = repo.looseName(checksum, .file)
-        guard let sub = repo.objectSubdir(d), let st = try sub.statIfExists(n) else {
+    /// Returns the object's directory when it may be linked (its name is then in `w.name`).
+    private func linkable(_ checksum: Checksum, _ w: CheckoutWorker) throws -> FileDescriptor? {
+        guard let sub = w.objectDir(checksum, repo) else {
             throw ArborError.missingObject(name: ObjectName(checksum, .file).description)
+        }
+        var st = Glibc.stat()
+        if fstatat(sub.raw, w.name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+            if errno == ENOENT { throw ArborError.missingObject(name: ObjectName(checksum, .file).description) }
+            throw ArborError.errno("stat", sub.join(w.nameString))
         }
         let isLink = st.st_mode & S_IFMT == S_IFLNK
         if !isLink && st.st_size == 0 { return nil }
@@ -215,7 +226,7 @@ final class CheckoutContext: @unchecked Sendable {
             // The logical mode decides, not the object's (which bare-user forces owner-readable).
             if meta.isSymlink || (options.userMode && meta.mode & 0o400 == 0) { return nil }
         }
-        return (sub, n)
+        return sub
     }
 
     private func copyFile(name: String, checksum: Checksum, in dir: FileDescriptor) throws {
