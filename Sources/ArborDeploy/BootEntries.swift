@@ -1,6 +1,7 @@
 // Boot Loader Specification entries (spec §9): `boot/loader.N/entries/ostree-K-STATEROOT.conf`, one
 // `key value` per line. OSTree writes title, version, options, devicetree, linux, initrd in that
 // order, then any other keys; K = number of deployments - index, so the default sorts first.
+import ArborCore
 
 /// One BLS entry file.
 public struct BootEntry: Sendable, Equatable {
@@ -18,10 +19,10 @@ public struct BootEntry: Sendable, Equatable {
         fields = []
         // Split on the byte: in Swift "\r\n" is one Character and would not split on "\n".
         for raw in text.utf8.split(separator: UInt8(ascii: "\n")) {
-            let line = String(Substring(raw)).trimmingWhitespace
+            let line = String(Substring(raw)).trimmingSpaces
             if line.isEmpty || line.hasPrefix("#") { continue }
             if let sp = line.firstIndex(where: { $0 == " " || $0 == "\t" }) {
-                fields.append((String(line[..<sp]), String(line[sp...]).trimmingWhitespace))
+                fields.append((String(line[..<sp]), String(line[sp...]).trimmingSpaces))
             } else {
                 fields.append((line, ""))
             }

@@ -9,7 +9,7 @@ public enum OSRelease {
         var out: [String: String] = [:]
         // Split on the byte: in Swift "\r\n" is one Character and would not split on "\n".
         for raw in text.utf8.split(separator: UInt8(ascii: "\n")) {
-            let line = String(Substring(raw)).trimmingWhitespace
+            let line = String(Substring(raw)).trimmingSpaces
             guard !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
             out[String(line[..<eq])] = unquote(String(line[line.index(after: eq)...]))
         }

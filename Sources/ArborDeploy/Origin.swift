@@ -1,6 +1,7 @@
 // The `.origin` file beside each deployment (spec §9): a GKeyFile-style INI file. `[origin]
 // refspec=` names what upgrades follow; `[libostree-transient] pinned=true` pins the deployment.
 // Groups and keys keep their order so a file written by `ostree` round-trips unchanged.
+import ArborCore
 
 /// A deployment's origin: where it came from, and transient state such as pinning.
 public struct Origin: Sendable, Equatable {
@@ -40,19 +41,20 @@ public struct Origin: Sendable, Equatable {
         // otherwise never split (found by fuzzing).
         for raw in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             let line = String(Substring(raw))
-            let trimmed = line.trimmingWhitespace
-            if trimmed.hasPrefix("[") && trimmed.hasSuffix("]") {
-                groups.append(Group(name: String(trimmed.dropFirst().dropLast()), entries: []))
+            // Brackets, `#` and `=` are matched as bytes and spaces trimmed as scalars: as
+            // Characters, a combining mark after "]", "=" or a tab would hide it (found by fuzzing).
+            let trimmed = line.trimmingSpaces
+            let t = trimmed.utf8
+            if t.count >= 2 && t.first == UInt8(ascii: "[") && t.last == UInt8(ascii: "]") {
+                groups.append(Group(name: String(decoding: t.dropFirst().dropLast(), as: UTF8.self), entries: []))
                 continue
             }
             guard !groups.isEmpty else { continue }
-            if trimmed.isEmpty || trimmed.hasPrefix("#") {
+            if trimmed.isEmpty || t.first == UInt8(ascii: "#") {
                 if !trimmed.isEmpty { groups[groups.count - 1].entries.append(Entry(key: nil, value: line)) }
                 continue
             }
-            guard let eq = line.firstIndex(of: "=") else { continue }
-            let key = String(line[..<eq]).trimmingWhitespace
-            let value = String(line[line.index(after: eq)...]).trimmingWhitespace
+            guard let (key, value) = line.splitKeyValue() else { continue }
             groups[groups.count - 1].entries.append(Entry(key: key, value: value))
         }
     }
@@ -112,16 +114,5 @@ public struct Origin: Sendable, Equatable {
         o.remove(Self.originGroup, "override-commit")
         o.remove(Self.originGroup, "unlocked")
         return o
-    }
-}
-
-extension String {
-    /// The string without leading and trailing spaces, tabs and line ends.
-    var trimmingWhitespace: String {
-        let ws: Set<Character> = [" ", "\t", "\n", "\r"]
-        var s = Substring(self)
-        while let f = s.first, ws.contains(f) { s = s.dropFirst() }
-        while let l = s.last, ws.contains(l) { s = s.dropLast() }
-        return String(s)
     }
 }

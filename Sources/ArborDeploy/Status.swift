@@ -60,7 +60,7 @@ extension Sysroot {
             guard let cmdline = try? openDirectory(path: "/proc").openRead("cmdline").readAll(limit: 1 << 16) else { return nil }
             text = String(decoding: cmdline, as: UTF8.self)
         }
-        let args = KernelArgs.split(text.trimmingWhitespace)
+        let args = KernelArgs.split(text.trimmingSpaces)
         guard let arg = args.first(where: { KernelArgs.key($0) == "ostree" }) else { return nil }
         let link = String(arg.dropFirst("ostree=".count))
         let comps = pathComponents(link)

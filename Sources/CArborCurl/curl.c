@@ -17,7 +17,7 @@ static char failure[512];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void load(void) {
-    library = dlopen(ARBOR_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    library = dlopen(ARBOR_CURL_SONAME, RTLD_LAZY | RTLD_LOCAL);
     if (!library) {
         const char *why = dlerror();
         snprintf(failure, sizeof failure, "cannot load %s (install libcurl4): %s", ARBOR_CURL_SONAME,

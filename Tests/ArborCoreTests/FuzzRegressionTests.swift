@@ -8,6 +8,7 @@
 
 import XCTest
 @testable import ArborCore
+import ArborDeploy
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -95,6 +96,32 @@ final class FuzzRegressionTests: XCTestCase {
         XCTAssertEqual(RepoConfig(text: c.text), c)
         XCTAssertEqual(RepoConfig(text: "a\r").text, "a\r\n")
         XCTAssertEqual(RepoConfig(text: RepoConfig(text: "a\r").text), RepoConfig(text: "a\r"))
+    }
+
+    /// fuzz_origin's crashing input: a tab or "=" followed by a combining mark (U+030B) is one
+    /// Character, so trimming and splitting by Character kept the tab and missed the "=", and the
+    /// origin read back differently from what was written.
+    func testOriginWithCombiningMarksRoundTrips() {
+        let input = hex("5b 6f 72 69 67 69 6e 5d 0a 72 65 65 cc 8b 6e 63 3d 6f 5b 5d 32 0d 0a 72 73 62 70 65 3d 74 69 6e "
+            + "5d 0a 65 3d 09 cc 8b 6e 63 3d 6f 5b 5d 32 0d 0a 72 73 62 70 65 3d 74 69 6e 5d 0a 65 3d 09 09 09 "
+            + "74 6e 0d 0a 72 65 09 09 74 6e 0d 0a 72 65 70 3d 63 74 6e 6e 70 73 73 63 70 0a 72 65 66 63 70 65 "
+            + "3d 74 6e 6e 6c 0a 0d 3d 6f 5b 5d 0d 0a 72 73 62 70 65 3d 74 6e 09 09 09 0d 0a 72 65 66 63 70 65 "
+            + "3d 74 6e 6e 65 70 65 3d 74 65 6e")
+        let o = Origin(text: String(decoding: input, as: UTF8.self))
+        XCTAssertEqual(Origin(text: o.text), o)
+        let tricky = Origin(text: "[origin]\nrefspec=\t\u{30B}os/stable\n[g\u{30B}]\nk=\u{30B}v\n")
+        XCTAssertEqual(tricky.refspec, "\u{30B}os/stable", "the tab before a combining mark is trimmed")
+        XCTAssertEqual(tricky.value("g\u{30B}", "k"), "\u{30B}v", "\"=\" before a combining mark splits the line")
+        XCTAssertEqual(Origin(text: tricky.text), tricky)
+    }
+
+    /// The same trap in the repository config parser.
+    func testConfigWithCombiningMarks() {
+        let c = RepoConfig(text: "[core]\nmode=\u{30B}bare\n[remote \"x\u{30B}\"]\u{30B}\nurl=\t\u{30B}http://h/\n")
+        XCTAssertEqual(c.value("core", "mode"), "\u{30B}bare")
+        XCTAssertEqual(c.value("remote \"x\u{30B}\"", "url"), nil, "a line that does not end in \"]\" is no section")
+        XCTAssertEqual(RepoConfig(text: c.text), c)
+        XCTAssertEqual("\t\u{30B}x \r".trimmingSpaces, "\u{30B}x")
     }
 
     // MARK: Interesting inputs that must fail cleanly

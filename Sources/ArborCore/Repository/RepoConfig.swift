@@ -21,17 +21,18 @@ public struct RepoConfig: Sendable, Equatable {
         lines.compactMap(Self.sectionName)
     }
 
+    // Brackets, `#` and `=` are matched as bytes, as GLib does: as Characters, "]" or "="
+    // followed by a combining mark would not match (found by fuzzing).
     static func sectionName(_ line: String) -> String? {
         let t = line.trimmingSpaces
-        guard t.hasPrefix("["), t.hasSuffix("]"), t.count >= 2 else { return nil }
-        return String(t.dropFirst().dropLast())
+        guard t.utf8.count >= 2, t.utf8.first == UInt8(ascii: "["), t.utf8.last == UInt8(ascii: "]") else { return nil }
+        return String(decoding: t.utf8.dropFirst().dropLast(), as: UTF8.self)
     }
 
     static func keyValue(_ line: String) -> (String, String)? {
         let t = line.trimmingSpaces
-        if t.isEmpty || t.hasPrefix("#") || t.hasPrefix("[") { return nil }
-        guard let eq = t.firstIndex(of: "=") else { return nil }
-        return (String(t[..<eq]).trimmingSpaces, String(t[t.index(after: eq)...]).trimmingSpaces)
+        if t.isEmpty || t.utf8.first == UInt8(ascii: "#") || t.utf8.first == UInt8(ascii: "[") { return nil }
+        return t.splitKeyValue()
     }
 
     /// The value of `key` in `section`, or nil.
@@ -102,11 +103,23 @@ public struct RepoConfig: Sendable, Equatable {
 }
 
 extension StringProtocol {
-    /// The string without leading and trailing spaces and tabs.
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" || f == "\n" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s = s.dropLast() }
-        return String(s)
+    /// The string without leading and trailing spaces, tabs and line ends. Unicode scalars, not
+    /// Characters: a tab followed by a combining mark is one Character, and its tab must still
+    /// go (found by fuzzing).
+    public var trimmingSpaces: String {
+        let scalars = String(self).unicodeScalars
+        func space(_ s: Unicode.Scalar) -> Bool { s == " " || s == "\t" || s == "\r" || s == "\n" }
+        var lo = scalars.startIndex, hi = scalars.endIndex
+        while lo < hi, space(scalars[lo]) { lo = scalars.index(after: lo) }
+        while hi > lo, space(scalars[scalars.index(before: hi)]) { hi = scalars.index(before: hi) }
+        return String(String.UnicodeScalarView(scalars[lo..<hi]))
+    }
+
+    /// `key=value` split at the first `=` byte, both sides trimmed; nil without one.
+    public func splitKeyValue() -> (key: String, value: String)? {
+        let bytes = String(self).utf8
+        guard let eq = bytes.firstIndex(of: UInt8(ascii: "=")) else { return nil }
+        return (String(decoding: bytes[..<eq], as: UTF8.self).trimmingSpaces,
+                String(decoding: bytes[bytes.index(after: eq)...], as: UTF8.self).trimmingSpaces)
     }
 }
