@@ -460,14 +460,18 @@ final class HTTPPull: @unchecked Sendable {
             }
             return
         }
-        // Larger content than is worth holding inflated: verify, then inflate again into the object.
-        let (meta, size, sum) = try decodeArchiveObject(bytes, name: name)
-        guard sum == c else { throw mismatch(c) }
-        if repo.mode == .archive {
-            try t.writeVerifiedArchiveObject(c, bytes: bytes)
-            return
+        // Larger content than is worth holding inflated: inflated once, into a staged object
+        // that is kept only if it hashes to `c`.
+        let (meta, size, _) = try FileMeta.parseArchiveHeader(bytes, object: name)
+        if repo.mode == .archive || !meta.isRegular {
+            let (_, _, sum) = try decodeArchiveObject(bytes, name: name)
+            guard sum == c else { throw mismatch(c) }
+            if repo.mode == .archive {
+                try t.writeVerifiedArchiveObject(c, bytes: bytes)
+                return
+            }
         }
-        let stored = try t.writeRegularFileOrSymlink(meta: meta, size: size) { sink in
+        let stored = try t.writeRegularFileOrSymlink(meta: meta, size: size, expected: c) { sink in
             _ = try withoutActuallyEscaping(sink) { s in try decodeArchiveObject(bytes, name: name, sink: s) }
         }
         guard stored == c else { throw mismatch(c) }
@@ -478,15 +482,20 @@ final class HTTPPull: @unchecked Sendable {
         let name = ObjectName(c, .file).description
         func rewind() throws { if lseek(file.raw, 0, SEEK_SET) != 0 { throw ArborError.errno("seek", file.path) } }
         try rewind()
-        let (meta, size, sum) = try decodeArchiveObject(fd: file, name: name)
-        guard sum == c else { throw mismatch(c) }
-        if repo.mode == .archive {
-            let st = try file.stat()
-            try t.writeVerifiedArchiveObject(c, from: file, size: UInt64(st.st_size))
-            return
+        let (meta, size, _) = try readArchiveObjectHeader(fd: file, name: name)
+        if repo.mode == .archive || !meta.isRegular {
+            try rewind()
+            let (_, _, sum) = try decodeArchiveObject(fd: file, name: name)
+            guard sum == c else { throw mismatch(c) }
+            if repo.mode == .archive {
+                let st = try file.stat()
+                try t.writeVerifiedArchiveObject(c, from: file, size: UInt64(st.st_size))
+                return
+            }
         }
+        // Inflated once, into a staged object that is kept only if it hashes to `c`.
         try rewind()
-        let stored = try t.writeRegularFileOrSymlink(meta: meta, size: size) { sink in
+        let stored = try t.writeRegularFileOrSymlink(meta: meta, size: size, expected: c) { sink in
             _ = try withoutActuallyEscaping(sink) { s in try decodeArchiveObject(fd: file, name: name, sink: s) }
         }
         guard stored == c else { throw mismatch(c) }
@@ -537,10 +546,10 @@ final class HTTPPull: @unchecked Sendable {
 
 extension Transaction {
     /// Stages a content object of either kind from its metadata and a content producer.
-    func writeRegularFileOrSymlink(meta: FileMeta, size: UInt64,
+    func writeRegularFileOrSymlink(meta: FileMeta, size: UInt64, expected: Checksum? = nil,
                                    produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Checksum {
         if meta.isSymlink { return try writeSymlink(meta: meta) }
-        return try writeRegularFile(meta: meta, size: size, produce: produce)
+        return try writeRegularFile(meta: meta, size: size, expected: expected, produce: produce)
     }
 }
 

@@ -85,8 +85,10 @@ extension Transaction {
     }
 
     /// Stages a regular file whose bytes are pushed by `produce` (which calls its argument with
-    /// each chunk, in order). Exactly `size` bytes must come. Returns the checksum.
-    public func writeRegularFile(meta: FileMeta, size: UInt64,
+    /// each chunk, in order). Exactly `size` bytes must come. Returns the checksum. With
+    /// `expected`, content that hashes to anything else is not staged (its checksum is returned):
+    /// a download is verified and stored in one pass, and a damaged one lands nowhere.
+    public func writeRegularFile(meta: FileMeta, size: UInt64, expected: Checksum? = nil,
                                  produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Checksum {
         if size <= UInt64(Transaction.chunkSize) {
             var bytes: [UInt8] = []
@@ -96,6 +98,13 @@ extension Transaction {
                 bytes.append(contentsOf: chunk)
             }
             guard bytes.count == Int(size) else { throw ArborError.unsupported("content ended after \(bytes.count) of \(size) bytes") }
+            if let e = expected {
+                let hasher = SHA256Hasher()
+                hasher.update(meta.canonicalHeader())
+                hasher.update(bytes)
+                let sum = hasher.finalize()
+                if sum != e { return sum }
+            }
             return try bytes.withUnsafeBytes { try writeContent(meta: meta, bytes: $0) }
         }
         let scratchName = "scratch-\(randomSuffix(10))"
@@ -112,6 +121,7 @@ extension Transaction {
         }
         guard total == size else { throw ArborError.unsupported("content ended after \(total) of \(size) bytes") }
         let checksum = hasher.finalize()
+        if let e = expected, e != checksum { return checksum }
         let name = ObjectName(checksum, .file)
         guard claim(name) else { return checksum }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Transaction.chunkSize, alignment: 64)
