@@ -189,13 +189,24 @@ func readFully(_ fd: FileDescriptor, into buffer: UnsafeMutableRawBufferPointer)
 public func decodeArchiveObject(_ bytes: [UInt8], name: String,
                                 sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> (FileMeta, UInt64, Checksum) {
     let (meta, size, offset) = try FileMeta.parseArchiveHeader(bytes, object: name)
+    let sum = try inflatePayload(meta, size: size, name: name, sink: sink) { feed in
+        try bytes.withUnsafeBytes { raw in try feed(UnsafeRawBufferPointer(rebasing: raw[offset...])) }
+    }
+    return (meta, size, sum)
+}
+
+/// Inflates the payload of a `.filez` whose header gave `meta` and `size`, the compressed bytes
+/// coming in chunks from `compressed`; checks its length, streams it to `sink` and returns the
+/// object's checksum. A symlink object must have no payload.
+private func inflatePayload(_ meta: FileMeta, size: UInt64, name: String, sink: ((UnsafeRawBufferPointer) throws -> Void)?,
+                            compressed: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Checksum {
     let hasher = SHA256Hasher()
     hasher.update(meta.canonicalHeader())
-    var total: UInt64 = 0
     if meta.isRegular {
         let inflater = try RawInflater(object: name)
-        try bytes.withUnsafeBytes { raw in
-            try inflater.feed(UnsafeRawBufferPointer(rebasing: raw[offset...])) { chunk in
+        var total: UInt64 = 0
+        try compressed { input in
+            try inflater.feed(input) { chunk in
                 total += UInt64(chunk.count)
                 if total > size { throw ArborError.corruptObject(name: name, reason: "content longer than its header says") }
                 hasher.update(chunk)
@@ -204,10 +215,12 @@ public func decodeArchiveObject(_ bytes: [UInt8], name: String,
         }
         if !inflater.finished { throw ArborError.corruptObject(name: name, reason: "truncated compressed data") }
         if total != size { throw ArborError.corruptObject(name: name, reason: "content shorter than its header says") }
-    } else if offset != bytes.count {
-        throw ArborError.corruptObject(name: name, reason: "symlink object with a payload")
+    } else {
+        var payload = 0
+        try compressed { payload += $0.count }
+        if payload != 0 { throw ArborError.corruptObject(name: name, reason: "symlink object with a payload") }
     }
-    return (meta, size, hasher.finalize())
+    return hasher.finalize()
 }
 
 /// Decodes and verifies a `.filez` read from `fd` (positioned at its start), streaming the
@@ -215,29 +228,16 @@ public func decodeArchiveObject(_ bytes: [UInt8], name: String,
 public func decodeArchiveObject(fd: FileDescriptor, name: String,
                                 sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> (FileMeta, UInt64, Checksum) {
     let (meta, size, _) = try readArchiveObjectHeader(fd: fd, name: name)
-    let hasher = SHA256Hasher()
-    hasher.update(meta.canonicalHeader())
-    var total: UInt64 = 0
     let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 64)
     defer { buf.deallocate() }
-    if meta.isRegular {
-        let inflater = try RawInflater(object: name)
+    let sum = try inflatePayload(meta, size: size, name: name, sink: sink) { feed in
         while true {
             let n = try fd.read(into: buf)
-            if n == 0 { break }
-            try inflater.feed(UnsafeRawBufferPointer(rebasing: buf[0..<n])) { chunk in
-                total += UInt64(chunk.count)
-                if total > size { throw ArborError.corruptObject(name: name, reason: "content longer than its header says") }
-                hasher.update(chunk)
-                try sink?(chunk)
-            }
+            if n == 0 { return }
+            try feed(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
         }
-        if !inflater.finished { throw ArborError.corruptObject(name: name, reason: "truncated compressed data") }
-        if total != size { throw ArborError.corruptObject(name: name, reason: "content shorter than its header says") }
-    } else if try fd.read(into: buf) != 0 {
-        throw ArborError.corruptObject(name: name, reason: "symlink object with a payload")
     }
-    return (meta, size, hasher.finalize())
+    return (meta, size, sum)
 }
 
 /// Decodes and verifies a `.filez` held in memory, inflating its content at once (libdeflate):

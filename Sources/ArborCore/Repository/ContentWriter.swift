@@ -140,32 +140,27 @@ extension Transaction {
     /// Stages an archive-mode `.filez` exactly as received, after the caller verified that it
     /// holds the object `checksum` (the repository must be in archive mode).
     public func writeVerifiedArchiveObject(_ checksum: Checksum, bytes: [UInt8]) throws {
-        precondition(repo.mode == .archive, "raw .filez objects only go into archive repositories")
-        let name = ObjectName(checksum, .file)
-        guard claim(name) else { return }
-        do {
-            let (d, n) = repo.looseName(checksum, .file)
-            let fd = try stagingSubdir(d).openat(n, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644)
-            try fd.writeAll(bytes)
-            if fchmod(fd.raw, 0o644) != 0 { throw ArborError.errno("chmod", fd.path) }
-        } catch {
-            discard(name)
-            throw error
-        }
-        record(name, bytes: UInt64(bytes.count))
+        try stageVerifiedArchiveObject(checksum, size: UInt64(bytes.count)) { try $0.writeAll(bytes) }
     }
 
     /// Stages an archive-mode `.filez` from the start of `source` (`size` bytes), after the
     /// caller verified that it holds the object `checksum`: a large download kept in a file.
     public func writeVerifiedArchiveObject(_ checksum: Checksum, from source: FileDescriptor, size: UInt64) throws {
+        try stageVerifiedArchiveObject(checksum, size: size) { fd in
+            if lseek(source.raw, 0, SEEK_SET) != 0 { throw ArborError.errno("seek", source.path) }
+            try copyData(from: source, to: fd, size: size, scratch: nil)
+        }
+    }
+
+    /// Stages the `.filez` of `checksum`, whose `size` bytes `write` puts in the staged file.
+    private func stageVerifiedArchiveObject(_ checksum: Checksum, size: UInt64, write: (FileDescriptor) throws -> Void) throws {
         precondition(repo.mode == .archive, "raw .filez objects only go into archive repositories")
         let name = ObjectName(checksum, .file)
         guard claim(name) else { return }
         do {
             let (d, n) = repo.looseName(checksum, .file)
             let fd = try stagingSubdir(d).openat(n, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644)
-            if lseek(source.raw, 0, SEEK_SET) != 0 { throw ArborError.errno("seek", source.path) }
-            try copyData(from: source, to: fd, size: size, scratch: nil)
+            try write(fd)
             if fchmod(fd.raw, 0o644) != 0 { throw ArborError.errno("chmod", fd.path) }
         } catch {
             discard(name)
