@@ -1,24 +1,21 @@
-// Streaming SHA-256 through OpenSSL's EVP interface.
+// Streaming SHA-256 with OpenSSL's SHA256_* functions: the same CPU-specific block code as the
+// EVP interface (chosen when libcrypto loads), without its provider lookup, which would touch
+// about 2 MB of libcrypto at the first digest and take a lock at every init.
 import COpenSSL
 
 /// An incremental SHA-256 hasher. Not thread-safe; one per stream.
 public final class SHA256Hasher {
-    private let ctx: OpaquePointer
+    private var ctx = SHA256_CTX()
 
     /// Starts a new digest.
     public init() {
-        // EVP_MD_CTX_new only fails on allocation failure, which Swift treats as fatal anyway.
-        guard let c = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new: out of memory") }
-        ctx = c
-        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
+        SHA256_Init(&ctx)
     }
-
-    deinit { EVP_MD_CTX_free(ctx) }
 
     /// Feeds bytes.
     public func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        EVP_DigestUpdate(ctx, base, bytes.count)
+        SHA256_Update(&ctx, base, bytes.count)
     }
 
     /// Feeds bytes.
@@ -29,9 +26,8 @@ public final class SHA256Hasher {
     /// Finishes and returns the checksum; the hasher is reset for reuse.
     public func finalize() -> Checksum {
         var out = [UInt8](repeating: 0, count: 32)
-        var len: UInt32 = 0
-        EVP_DigestFinal_ex(ctx, &out, &len)
-        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
+        SHA256_Final(&out, &ctx)
+        SHA256_Init(&ctx)
         // 32 bytes by construction.
         return Checksum(bytes: out)!
     }
