@@ -386,7 +386,7 @@ final class HTTPPull: @unchecked Sendable {
 
     private func fetchDirTree(_ t: Checksum) {
         let name = ObjectName(t, .dirTree)
-        if repo.hasObject(t, .dirTree) {
+        if txn?.isStored(t, .dirTree) ?? repo.hasObject(t, .dirTree) {
             // Present locally (perhaps from a partial pull): its children may still be missing.
             guard mutex.withLock({ requested.insert(name).inserted }) else { return }
             // Scanned right here (callers are workers): workers never queue work for each other.

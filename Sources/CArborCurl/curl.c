@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define ARBOR_CURL_SONAME "libcurl.so.4"
+// The GnuTLS build first: libcurl's OpenSSL build initialises libssl and its providers at
+// curl_global_init (about 1.5 MB of libcrypto touched, HTTPS or not), and both builds link
+// GnuTLS anyway (through librtmp), whose initialisation runs when the library loads.
+#define ARBOR_CURL_SONAME "libcurl-gnutls.so.4"
+#define ARBOR_CURL_SONAME_FALLBACK "libcurl.so.4"
 
 static void *library;
 static char failure[512];
@@ -18,10 +22,11 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void load(void) {
     library = dlopen(ARBOR_CURL_SONAME, RTLD_LAZY | RTLD_LOCAL);
+    if (!library) library = dlopen(ARBOR_CURL_SONAME_FALLBACK, RTLD_LAZY | RTLD_LOCAL);
     if (!library) {
         const char *why = dlerror();
-        snprintf(failure, sizeof failure, "cannot load %s (install libcurl4): %s", ARBOR_CURL_SONAME,
-                 why ? why : "unknown error");
+        snprintf(failure, sizeof failure, "cannot load %s or %s (install libcurl3-gnutls or libcurl4): %s",
+                 ARBOR_CURL_SONAME, ARBOR_CURL_SONAME_FALLBACK, why ? why : "unknown error");
     }
 }
 

@@ -34,6 +34,27 @@ public struct Checksum: Hashable, Comparable, Sendable, CustomStringConvertible 
         (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
     }
 
+    /// Parses a loose object's name: the first byte (its directory) and 62 hex characters.
+    init?(firstByte: UInt8, hexTail: UnsafeBufferPointer<UInt8>) {
+        guard hexTail.count == 62 else { return nil }
+        var words: (UInt64, UInt64, UInt64, UInt64) = (UInt64(firstByte) << 56, 0, 0, 0)
+        for (i, c) in hexTail.enumerated() {
+            // Lowercase only: that is the spelling objects are looked up by.
+            guard let v = hexValue(c), !(UInt8(ascii: "A")...UInt8(ascii: "F")).contains(c) else { return nil }
+            let shift = UInt64(60 - ((i + 2) & 15) * 4)
+            switch (i + 2) >> 4 {
+            case 0: words.0 |= UInt64(v) << shift
+            case 1: words.1 |= UInt64(v) << shift
+            case 2: words.2 |= UInt64(v) << shift
+            default: words.3 |= UInt64(v) << shift
+            }
+        }
+        (w0, w1, w2, w3) = words
+    }
+
+    /// The first byte (the loose object's directory).
+    var firstByte: Int { Int(w0 >> 56) }
+
     /// The 32 raw bytes.
     public var bytes: [UInt8] {
         var out = [UInt8]()

@@ -21,6 +21,7 @@ public final class Transaction: @unchecked Sendable {
     private var stagedSet: Set<ObjectName> = []
     private var subdirs: [String: FileDescriptor] = [:]
     private var finished = false
+    private let presence: ObjectPresence
     /// Whether to fsync (config `core.fsync`, default true).
     let sync: Bool
     /// Compresses archive-mode content (level `archive.zlib-level`, default 6).
@@ -39,6 +40,7 @@ public final class Transaction: @unchecked Sendable {
         sync = repo.config.bool("core", "fsync", default: true)
         compressionLevel = Int32(repo.config.value("archive", "zlib-level") ?? "") ?? 6
         deflater = FastDeflater(level: compressionLevel)
+        presence = ObjectPresence(repo)
         let tmp = try repo.dir.openDirectory("tmp")
         Transaction.cleanStaleStaging(tmp)
         // A prefix OSTree never reuses: its staging directories are trusted as complete.
@@ -78,13 +80,18 @@ public final class Transaction: @unchecked Sendable {
 
     /// Whether the object is in the repository or already staged here.
     public func has(_ checksum: Checksum, _ type: ObjectType) -> Bool {
-        if repo.hasObject(checksum, type) { return true }
+        if presence.contains(checksum, type) { return true }
         return mutex.withLock { stagedSet.contains(ObjectName(checksum, type)) }
+    }
+
+    /// Whether the object is in the repository's objects/ (staged objects are not).
+    public func isStored(_ checksum: Checksum, _ type: ObjectType) -> Bool {
+        presence.contains(checksum, type)
     }
 
     /// Claims an object for writing; false when it exists or another worker already claimed it.
     func claim(_ name: ObjectName) -> Bool {
-        if repo.hasObject(name.checksum, name.type) { return false }
+        if presence.contains(name.checksum, name.type) { return false }
         return mutex.withLock { stagedSet.insert(name).inserted }
     }
 
