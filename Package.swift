@@ -43,7 +43,8 @@ let package = Package(
             dependencies: ["CArchive", "COpenSSL", "CZlib", "CDeflate", "CArborSystem"],
             swiftSettings: functionSections
         ),
-        // libcurl (Debian: libcurl4-openssl-dev): HTTP/1.1 keep-alive and HTTP/2 multiplexing for
+        // libcurl (Debian: libcurl4-openssl-dev for the headers; at run time libcurl3-gnutls, else
+        // libcurl4): HTTP/1.1 keep-alive and HTTP/2 multiplexing for
         // pull, loaded with dlopen on first use (it brings TLS, Kerberos, LDAP... to every start).
         .target(name: "CArborCurl"),
         .target(
