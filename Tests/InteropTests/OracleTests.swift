@@ -489,6 +489,42 @@ final class OracleTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0, "checkout without --union into an existing directory should fail")
     }
 
+    /// Each directory of a checkout, relative to `root`, and whether its modification time is 0.
+    private func directoryTimes(_ root: String) throws -> [String: Bool] {
+        var out: [String: Bool] = [:]
+        let fm = FileManager.default
+        for rel in [""] + (fm.subpaths(atPath: root) ?? []) {
+            let path = rel.isEmpty ? root : "\(root)/\(rel)"
+            var st = Glibc.stat()
+            guard lstat(path, &st) == 0 else { throw NSError(domain: "lstat \(path)", code: Int(errno)) }
+            if st.st_mode & S_IFMT == S_IFDIR { out[rel] = st.st_mtim.tv_sec == 0 }
+        }
+        return out
+    }
+
+    func testDirectoryTimesMatchOstree() throws {
+        _ = try ostreePath()
+        let scratch = try scratchDirectory(self)
+        let sample = try makeSample(scratch)
+        for (mode, flags) in [("bare", [String]()), ("bare", ["-C"]), ("bare", ["-U"]), ("archive", []), ("bare", ["--union"])] {
+            let repo = "\(scratch)/repo-\(mode)"
+            if !FileManager.default.fileExists(atPath: repo) { _ = try sampleRepo(scratch, mode, sample: sample) }
+            var results: [[String: Bool]] = []
+            for tool in ["arbor", "ostree"] {
+                let dest = "\(scratch)/times-\(mode)\(flags.joined())-\(tool)"
+                if flags == ["--union"] {
+                    // Directories already there keep their times; those the checkout creates get 0.
+                    try FileManager.default.createDirectory(atPath: "\(dest)/sub", withIntermediateDirectories: true)
+                }
+                let args = ["checkout", "--repo=\(repo)"] + flags + ["sample/main", dest]
+                if tool == "arbor" { try arborRaw(args) } else { try ostreeRaw(args) }
+                results.append(try directoryTimes(dest))
+            }
+            XCTAssertEqual(results[0], results[1], "directory times, \(mode) \(flags): arbor vs ostree")
+            XCTAssertFalse(results[1].isEmpty)
+        }
+    }
+
     func testRequireHardlinksOnArchiveFails() throws {
         _ = try ostreePath()
         let scratch = try scratchDirectory(self)

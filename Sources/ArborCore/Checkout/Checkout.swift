@@ -157,21 +157,29 @@ final class CheckoutContext: @unchecked Sendable {
     }
 
     /// Creates (or, in a union, reuses) directory `name` in `parent` and opens it, owner-only
-    /// until its metadata is applied.
-    func makeDirectory(_ name: String, in parent: FileDescriptor) throws -> FileDescriptor {
+    /// until its metadata is applied; `created` is false for a directory that was there.
+    func makeDirectory(_ name: String, in parent: FileDescriptor) throws -> (fd: FileDescriptor, created: Bool) {
         let created = try parent.mkdir(name, mode: 0o700)
         if !created && !options.union { throw ArborError.system(op: "mkdir", path: parent.join(name), errno: EEXIST) }
-        return try openExistingDir(parent, name)
+        return (try openExistingDir(parent, name), created)
     }
 
-    /// Applies a directory's owner, xattrs and mode, once its contents are in place.
-    func applyDirMeta(_ meta: DirMeta, to dir: FileDescriptor) throws {
+    /// Applies a directory's owner, xattrs and mode, once its contents are in place. A directory
+    /// this checkout created also gets modification time 0, as `ostree` does, so that every
+    /// checkout of a commit is the same tree down to its timestamps (file objects already have
+    /// mtime 0); copies (`--force-copy`, used for /etc) and directories that were there keep theirs.
+    func applyDirMeta(_ meta: DirMeta, to dir: FileDescriptor, created: Bool) throws {
         if !options.userMode {
             if fchown(dir.raw, meta.uid, meta.gid) != 0 { throw ArborError.errno("chown", dir.path) }
             if !meta.xattrs.isEmpty { try XattrIO.write(fd: dir.raw, path: dir.path, meta.xattrs) }
         }
         let mode = options.userMode ? meta.mode & 0o3777 : meta.mode & 0o7777
         if fchmod(dir.raw, mode_t(mode)) != 0 { throw ArborError.errno("chmod", dir.path) }
+        if created && !options.forceCopy {
+            // Access time left alone: UTIME_OMIT, ((1 << 30) - 2), a macro Swift does not import.
+            var times = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2), timespec(tv_sec: 0, tv_nsec: 0)]
+            if futimens(dir.raw, &times) != 0 { throw ArborError.errno("futimens", dir.path) }
+        }
     }
 
     /// Checks one file out as `name` in `dir`.

@@ -15,11 +15,14 @@ final class CheckoutNode {
     let fd: FileDescriptor
     let meta: DirMeta
     let parent: CheckoutNode?
+    /// False for a directory a union checkout found in place.
+    let created: Bool
     /// Unfinished tasks inside, plus one while the directory's own task runs (guarded by the walk's lock).
     var pending = 1
 
-    init(fd: FileDescriptor, meta: DirMeta, parent: CheckoutNode?) {
+    init(fd: FileDescriptor, created: Bool, meta: DirMeta, parent: CheckoutNode?) {
         self.fd = fd
+        self.created = created
         self.meta = meta
         self.parent = parent
     }
@@ -207,7 +210,8 @@ final class CheckoutWalk: @unchecked Sendable {
     private func dir(in parentFD: FileDescriptor, parent: CheckoutNode?, name: String, tree: Checksum,
                      meta: DirMeta, _ w: CheckoutWorker) throws {
         let t = try w.trees.load(tree, in: w.subdir(tree, ctx.repo), ctx.repo)
-        let node = CheckoutNode(fd: try ctx.makeDirectory(name, in: parentFD), meta: meta, parent: parent)
+        let (fd, created) = try ctx.makeDirectory(name, in: parentFD)
+        let node = CheckoutNode(fd: fd, created: created, meta: meta, parent: parent)
         w.stats.directories += 1
         let files = t.files
         var tasks: [CheckoutTask] = []
@@ -243,7 +247,7 @@ final class CheckoutWalk: @unchecked Sendable {
             let done = n.pending == 0
             pthread_mutex_unlock(lock)
             if !done { return }
-            try ctx.applyDirMeta(n.meta, to: n.fd)
+            try ctx.applyDirMeta(n.meta, to: n.fd, created: n.created)
             next = n.parent
         }
     }
