@@ -107,6 +107,20 @@ def scenario(p, work):
         p.prof("rev-parse", f"--repo={repo}", "os/stable^")
         p.prof("diff", f"--repo={repo}", "os/stable^", "os/stable")
         p.prof("fsck", f"--repo={repo}")
+    # Files of every size class: commit hashes small ones in memory, compresses medium ones whole
+    # and streams large ones; pull inflates small ones in memory and receives large ones in files.
+    big = os.path.join(work, "big-tree")
+    shutil.copytree(v2, big, symlinks=True)
+    os.makedirs(os.path.join(big, "var", "lib", "big"))
+    for name, size in (("small", 40_000), ("medium", 600_000), ("large", 3_000_000)):
+        with open(os.path.join(big, "var", "lib", "big", name), "w") as f:
+            n = 0
+            while f.tell() < size:
+                f.write(f"line {n} {n * 2654435761 % 4294967296:08x} of the {name} file\n")
+                n += 1
+    p.prof("commit", f"--repo={bare}", "-b", "os/big", "-s", "big", big)
+    p.prof("commit", f"--repo={arch}", "-b", "os/big", "-s", "big", big)
+    p.prof("fsck", f"--repo={arch}")
     p.prof("checkout", f"--repo={bare}", "os/stable", os.path.join(work, "co-links"))
     p.prof("checkout", f"--repo={bare}", "-C", "os/stable", os.path.join(work, "co-copy"))
     p.prof("checkout", f"--repo={arch}", "os/stable", os.path.join(work, "co-archive"))
@@ -129,6 +143,7 @@ def scenario(p, work):
         p.prof("pull", f"--repo={pulled}", "origin", "os/tar")
         p.prof("pull", f"--repo={pulled}", "origin", "os/stable")
         p.prof("pull", f"--repo={pulled}", "origin", "os/stable")
+        p.prof("pull", f"--repo={pulled}", "origin", "os/big")
     finally:
         server.shutdown()
     p.plain("init", f"--repo={local}", "--mode=bare-user")
