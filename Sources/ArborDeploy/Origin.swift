@@ -44,13 +44,12 @@ public struct Origin: Sendable, Equatable {
             // Brackets, `#` and `=` are matched as bytes and spaces trimmed as scalars: as
             // Characters, a combining mark after "]", "=" or a tab would hide it (found by fuzzing).
             let trimmed = line.trimmingSpaces
-            let t = trimmed.utf8
-            if t.count >= 2 && t.first == UInt8(ascii: "[") && t.last == UInt8(ascii: "]") {
-                groups.append(Group(name: String(decoding: t.dropFirst().dropLast(), as: UTF8.self), entries: []))
+            if let name = trimmed.groupName {
+                groups.append(Group(name: name, entries: []))
                 continue
             }
             guard !groups.isEmpty else { continue }
-            if trimmed.isEmpty || t.first == UInt8(ascii: "#") {
+            if trimmed.isEmpty || trimmed.utf8.first == UInt8(ascii: "#") {
                 if !trimmed.isEmpty { groups[groups.count - 1].entries.append(Entry(key: nil, value: line)) }
                 continue
             }

@@ -65,12 +65,9 @@ final class CheckoutWorker {
     /// The open `objects/XX` directory of checksum `c` (looked up once per thread), or nil when
     /// it does not exist.
     func subdir(_ c: Checksum, _ repo: Repository) -> FileDescriptor? {
-        let first = Int(truncatingIfNeeded: c.w0 >> 56)
+        let first = c.firstByte
         if let d = subdirs[first] { return d }
-        let hex = Array("0123456789abcdef".utf8)
-        guard let d = repo.objectSubdir(String(decoding: [hex[first >> 4], hex[first & 0xf]], as: UTF8.self)) else {
-            return nil
-        }
+        guard let d = repo.objectSubdir(Repository.objectDirName(first)) else { return nil }
         subdirs[first] = d
         return d
     }

@@ -81,14 +81,9 @@ final class ObjectPresence: @unchecked Sendable {
         return answer ?? repo.hasObject(checksum, type)
     }
 
-    private static func dirName(_ i: Int) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: [digits[i >> 4], digits[i & 15]], as: UTF8.self)
-    }
-
     /// About 80 bytes of directory per entry; listing an entry costs about a sixteenth of a lookup.
     private func listingLimit(_ i: Int) -> Int {
-        guard let sub = repo.objectSubdir(Self.dirName(i)) else { return Self.probe }
+        guard let sub = repo.objectSubdir(Repository.objectDirName(i)) else { return Self.probe }
         var st = Glibc.stat()
         guard fstat(sub.raw, &st) == 0 else { return Int.max }
         return max(Self.probe, Int(st.st_size) / (80 * 16))
@@ -96,34 +91,26 @@ final class ObjectPresence: @unchecked Sendable {
 
     /// The objects in `objects/XX`, sorted; nil when it cannot be read (lookups go on one by one).
     private func list(_ i: Int) -> [Key]? {
-        let d = Self.dirName(i)
+        let d = Repository.objectDirName(i)
         guard let sub = repo.objectSubdir(d) else {
             // No directory yet: nothing stored under this prefix (unless it appears meanwhile,
             // which at worst costs a redundant write).
             if case .some(.none) = try? repo.objectsDir.statIfExists(d) { return [] }
             return nil
         }
-        let dupfd = openat(sub.raw, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dupfd >= 0 else { return nil }
-        guard let dir = fdopendir(dupfd) else {
-            close(dupfd)
-            return nil
-        }
-        defer { closedir(dir) }
         var keys: [Key] = []
-        while true {
-            errno = 0
-            guard let ent = readdir(dir) else { return errno == 0 ? keys.sorted() : nil }
-            let parsed: Key? = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-                let name = raw.bindMemory(to: UInt8.self)
-                guard let end = name.firstIndex(of: 0), end > 63, name[62] == UInt8(ascii: ".") else { return nil }
-                let suffix = UnsafeBufferPointer(rebasing: name[63..<end])
+        do {
+            try sub.forEachEntryName { name in
+                guard name.count > 63, name[62] == UInt8(ascii: ".") else { return }
+                let suffix = UnsafeBufferPointer(rebasing: name[63...])
                 guard let type = suffixes.first(where: { $0.0.elementsEqual(suffix) })?.1,
                       let checksum = Checksum(firstByte: UInt8(i), hexTail: UnsafeBufferPointer(rebasing: name[0..<62]))
-                else { return nil }
-                return Key(checksum, type)
+                else { return }
+                keys.append(Key(checksum, type))
             }
-            if let k = parsed { keys.append(k) }
+        } catch {
+            return nil
         }
+        return keys.sorted()
     }
 }

@@ -23,11 +23,7 @@ public struct RepoConfig: Sendable, Equatable {
 
     // Brackets, `#` and `=` are matched as bytes, as GLib does: as Characters, "]" or "="
     // followed by a combining mark would not match (found by fuzzing).
-    static func sectionName(_ line: String) -> String? {
-        let t = line.trimmingSpaces
-        guard t.utf8.count >= 2, t.utf8.first == UInt8(ascii: "["), t.utf8.last == UInt8(ascii: "]") else { return nil }
-        return String(decoding: t.utf8.dropFirst().dropLast(), as: UTF8.self)
-    }
+    static func sectionName(_ line: String) -> String? { line.trimmingSpaces.groupName }
 
     static func keyValue(_ line: String) -> (String, String)? {
         let t = line.trimmingSpaces
@@ -113,6 +109,13 @@ extension StringProtocol {
         while lo < hi, space(scalars[lo]) { lo = scalars.index(after: lo) }
         while hi > lo, space(scalars[scalars.index(before: hi)]) { hi = scalars.index(before: hi) }
         return String(String.UnicodeScalarView(scalars[lo..<hi]))
+    }
+
+    /// The name of a `[group]` header line (already trimmed), matched by byte; nil for any other line.
+    public var groupName: String? {
+        let t = String(self).utf8
+        guard t.count >= 2, t.first == UInt8(ascii: "["), t.last == UInt8(ascii: "]") else { return nil }
+        return String(decoding: t.dropFirst().dropLast(), as: UTF8.self)
     }
 
     /// `key=value` split at the first `=` byte, both sides trimmed; nil without one.

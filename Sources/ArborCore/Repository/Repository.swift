@@ -102,6 +102,12 @@ public final class Repository: @unchecked Sendable {
     private var subdirCache: [String: FileDescriptor] = [:]
     private let subdirMutex = Mutex()
 
+    /// The name of the `objects/XX` directory of checksums whose first byte is `firstByte`.
+    static func objectDirName(_ firstByte: Int) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: [digits[firstByte >> 4], digits[firstByte & 15]], as: UTF8.self)
+    }
+
     /// The open `objects/XX` directory (cached), or nil when it does not exist.
     func objectSubdir(_ d: String) -> FileDescriptor? {
         if let fd = subdirMutex.withLock({ subdirCache[d] }) { return fd }

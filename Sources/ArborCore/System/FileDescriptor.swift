@@ -178,6 +178,19 @@ public final class FileDescriptor: @unchecked Sendable {
 
     /// Lists a directory's entry names (without `.` and `..`).
     public func entries() throws -> [String] {
+        var names: [String] = []
+        try forEachEntryName { bytes in
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                throw ArborError.unsupported("\(path): an entry's name is not valid UTF-8")
+            }
+            names.append(name)
+        }
+        return names
+    }
+
+    /// Calls `body` with each entry's name as bytes (without `.`, `..` and the NUL), in
+    /// directory order, without making Strings: for listings read in bulk.
+    func forEachEntryName(_ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         let dupfd = Glibc.openat(raw, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dupfd < 0 { throw ArborError.errno("open", path) }
         guard let dir = fdopendir(dupfd) else {
@@ -185,23 +198,19 @@ public final class FileDescriptor: @unchecked Sendable {
             throw ArborError.errno("opendir", path)
         }
         defer { closedir(dir) }
-        var names: [String] = []
         while true {
             Glibc.errno = 0
             guard let ent = readdir(dir) else {
                 if Glibc.errno != 0 { throw ArborError.errno("readdir", path) }
-                break
+                return
             }
-            let decoded = withUnsafePointer(to: ent.pointee.d_name) { p in
-                p.withMemoryRebound(to: CChar.self, capacity: 256) { String(validatingCString: $0) }
+            try withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                let all = raw.bindMemory(to: UInt8.self)
+                let name = UnsafeBufferPointer(rebasing: all[0..<(all.firstIndex(of: 0) ?? all.count)])
+                if (name.count == 1 || name.count == 2) && name.allSatisfy({ $0 == UInt8(ascii: ".") }) { return }
+                try body(name)
             }
-            guard let name = decoded else {
-                throw ArborError.unsupported("\(path): an entry's name is not valid UTF-8")
-            }
-            if name == "." || name == ".." { continue }
-            names.append(name)
         }
-        return names
     }
 
     /// Writes all of `bytes`.
