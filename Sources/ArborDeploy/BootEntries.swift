@@ -50,9 +50,10 @@ public struct BootEntry: Sendable, Equatable {
         a.fields.map { "\($0.key) \($0.value)" } == b.fields.map { "\($0.key) \($0.value)" }
     }
 
-    /// The file name OSTree gives the entry of deployment `index` out of `count`.
-    public static func fileName(index: Int, count: Int, stateroot: String) -> String {
-        "ostree-\(count - index)-\(stateroot).conf"
+    /// The file name OSTree gives the entry of deployment `index` out of `count`, with the
+    /// deployment's boot counter (`ostree-I-OS+LEFT-DONE.conf`) as ostree 2025.3 writes it.
+    public static func fileName(index: Int, count: Int, stateroot: String, counter: BootCounter? = nil) -> String {
+        BootCounter.fileName(base: "ostree-\(count - index)-\(stateroot)", counter: counter)
     }
 
     /// The title: os-release name, the commit version unless already in it, and `(ostree:[STATEROOT:]INDEX)`.

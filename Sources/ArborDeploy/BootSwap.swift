@@ -37,7 +37,16 @@ enum BootSwap {
             // OSTree orders entries by their `version` key, highest first.
             parsed.sort { versionGreater($0.0["version"] ?? "", $1.0["version"] ?? "") }
             for (entry, name) in parsed {
-                guard let d = try deployment(from: entry, file: entries.join(name), sysroot: sysroot, ostree: ostree) else { continue }
+                guard var d = try deployment(from: entry, file: entries.join(name), sysroot: sysroot, ostree: ostree) else { continue }
+                d.entryFileName = name
+                d.bootCounter = BootCounter.parse(fileName: name)?.counter
+                // Two entries for one deployment (ostree 2022.7's `kargs edit-in-place` beside a
+                // counted entry leaves a plain twin): one deployment, and the counter wins, so
+                // that the next write leaves one entry that is still being assessed.
+                if let i = deployments.firstIndex(where: { $0.sameCheckout(d) }) {
+                    if deployments[i].bootCounter == nil, d.bootCounter != nil { deployments[i] = d }
+                    continue
+                }
                 deployments.append(d)
             }
         }
@@ -132,7 +141,7 @@ enum BootSwap {
             for (i, d) in deployments.enumerated() {
                 let old = current.deployments[i]
                 if d.bootChecksum != old.bootChecksum || d.userKernelArgs != old.userKernelArgs
-                    || versions[i] != commitVersion(repo, old.checksum) {
+                    || versions[i] != commitVersion(repo, old.checksum) || d.bootCounter != old.bootCounter {
                     needsNewBootVersion = true
                     break
                 }
@@ -149,7 +158,8 @@ enum BootSwap {
             for (i, d) in deployments.enumerated() {
                 let e = entry(for: d, index: i, count: deployments.count, bootVersion: newBoot, version: versions[i],
                               showStateroot: showStateroot, repo: repo)
-                try writeFileAtomically(entries, BootEntry.fileName(index: i, count: deployments.count, stateroot: d.stateroot),
+                try writeFileAtomically(entries, BootEntry.fileName(index: i, count: deployments.count, stateroot: d.stateroot,
+                                                                    counter: d.bootCounter),
                                         Array(e.text.utf8), sync: false)
             }
             FaultPoint.entries.check()

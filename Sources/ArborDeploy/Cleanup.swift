@@ -36,6 +36,11 @@ extension Sysroot {
                 try removeTree(boot, name)
                 result.other += 1
             }
+            // Staged entry rewrites (kargs) of interrupted runs.
+            for name in try boot.entries() where name.hasPrefix(".tmp-") {
+                try removeTree(boot, name)
+                result.other += 1
+            }
         }
         for name in ["boot.\(1 - b)", "boot.\(1 - b).0", "boot.\(1 - b).1", "boot.\(b).\(1 - s)"] where try ostree.statIfExists(name) != nil {
             try removeTree(ostree, name)

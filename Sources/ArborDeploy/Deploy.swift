@@ -23,6 +23,9 @@ public struct DeployOptions: Sendable {
     public var notAsDefault = false
     /// The origin to write (default: `refspec=` the revision as given, or its checksum).
     public var origin: Origin?
+    /// `--boot-tries`: boot attempts the new default gets before the boot loader falls back
+    /// (0 turns counting off; nil: `[sysroot] boot-counting-tries` of the repository config).
+    public var bootTries: Int?
     /// Creates default options.
     public init() {}
 }
@@ -83,7 +86,10 @@ extension Sysroot {
         }
         let boot = try dir.openDirectory("boot")
         try kernel.checkSpace(boot: boot, stateroot: stateroot)
+        let tries = try options.bootTries.map { try BootCounter.validateTries($0, source: "--boot-tries") }
+            ?? bootCountingTries(repo)
 
+        for a in options.kernelArgs + options.appendKernelArgs { try KernelArgs.validate(a) }
         var kargs = options.noInheritedKernelArgs ? [] : (merge?.kernelArgs ?? [])
         kargs = KernelArgs.replace(kargs, with: options.kernelArgs) + options.appendKernelArgs
         guard let deployDir = try deployDirectory(stateroot, create: true) else { throw ArborError.notFound("stateroot \(stateroot)") }
@@ -126,10 +132,16 @@ extension Sysroot {
             } else if options.notAsDefault {
                 list.append(deployment)
             } else {
+                // Counted only with something to fall back to: a first deploy whose boot fails
+                // would otherwise end with every entry bad.
+                if tries > 0 && list.contains(where: { $0.bootAssessment != .bad }) {
+                    deployment.bootCounter = BootCounter(left: tries, done: 0)
+                }
                 list.insert(deployment, at: 0)
             }
             let swap = try BootSwap.write(self, repo: repo, current: state, deployments: list)
             let index = list.firstIndex { $0.sameCheckout(deployment) } ?? 0
+            deployment.entryFileName = BootEntry.fileName(index: index, count: list.count, stateroot: stateroot, counter: deployment.bootCounter)
             deployment.bootSerial = list[..<index].filter { $0.stateroot == stateroot && $0.bootChecksum == kernel.bootChecksum }.count
             let removed = state.deployments.filter { d in !list.contains { $0.sameCheckout(d) } }
             // Past the switch: a failed cleanup must not undo the deployment; `admin cleanup` retries it.
@@ -142,6 +154,15 @@ extension Sysroot {
             try? removeDeploymentDirectory(deployDir, name)
             throw error
         }
+    }
+
+    /// `[sysroot] boot-counting-tries` of the repository config (the key and range of ostree 2025.3); 0 when unset.
+    func bootCountingTries(_ repo: Repository) throws -> Int {
+        guard let text = repo.config.value("sysroot", "boot-counting-tries") else { return 0 }
+        guard let n = Int(text) else {
+            throw ArborError.invalidRepository("\(repo.path)/config: [sysroot] boot-counting-tries=\(text) is not a number (0 to \(BootCounter.maximumTries))")
+        }
+        return try BootCounter.validateTries(n, source: "\(repo.path)/config: [sysroot] boot-counting-tries")
     }
 
     /// The stateroot to deploy into.

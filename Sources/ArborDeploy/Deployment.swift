@@ -27,6 +27,13 @@ public struct Deployment: Sendable, Equatable {
     public var origin: Origin?
     /// The boot entry it was read from (nil for a new deployment).
     public var entry: BootEntry?
+    /// The file name of that entry in the current `loader.N/entries` (nil for a new deployment).
+    public var entryFileName: String?
+    /// The boot counter its entry carries (nil: uncounted, good). Carried over every rewrite.
+    public var bootCounter: BootCounter?
+
+    /// How the boot loader regards its entry.
+    public var bootAssessment: BootAssessment { BootAssessment(bootCounter) }
 
     /// `CHECKSUM.SERIAL`, the deployment directory's name.
     public var name: String { "\(checksum.hex).\(serial)" }

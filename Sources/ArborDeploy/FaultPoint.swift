@@ -28,6 +28,10 @@ public enum FaultPoint: String, CaseIterable, Sendable {
     case switched = "switch"
     /// Leftovers are cleaned up.
     case cleanup
+    /// `bless-boot`: the booted entry is renamed, the directory not yet synced.
+    case blessRename = "bless-rename"
+    /// `bless-boot`: the rename is durable; the fallback's new order is not written yet.
+    case blessed
 
     /// Exits with status 99 when `$ARBOR_DEPLOY_FAULT` names this step.
     func check() {

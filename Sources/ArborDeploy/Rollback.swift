@@ -58,9 +58,12 @@ extension Sysroot {
     private func reorder(log: (String) -> Void, _ change: ([Deployment]) throws -> [Deployment]) throws -> ReorderResult {
         let lock = try self.lock(waiting: { log("Waiting for sysroot lock...") })
         defer { lock.release() }
-        let repo = try repository()
         let state = try load()
-        let list = try change(state.deployments)
+        return try reorderLocked(repo: try repository(), state: state, list: try change(state.deployments), log: log)
+    }
+
+    /// Writes `list` as the new boot order (counters carried) and cleans up; the caller holds the lock.
+    func reorderLocked(repo: Repository, state: SysrootState, list: [Deployment], log: (String) -> Void) throws -> ReorderResult {
         let swap = try BootSwap.write(self, repo: repo, current: state, deployments: list)
         do { _ = try cleanupLocked(repo: repo, log: log) } catch { log("warning: cleanup after the switch failed: \(error)") }
         FaultPoint.cleanup.check()

@@ -22,51 +22,49 @@ public struct DeploymentStatus: Sendable {
     public var isBooted: Bool
     /// Staged deployments (finalized at shutdown) are not supported; always false.
     public var isStaged: Bool
+    /// Whether the boot loader starts it next (the first deployment whose entry is not bad).
+    public var bootsNext: Bool
+    /// Whether its commit failed to boot on this node (recorded, or its entry is bad).
+    public var failedToBoot: Bool
+}
+
+/// The whole picture `admin status` shows: deployments, and what the boot loader will do.
+public struct SysrootStatus: Sendable {
+    /// Every deployment, in boot order.
+    public var deployments: [DeploymentStatus]
+    /// The booted deployment (nil in a sandbox sysroot).
+    public var booted: Deployment?
+    /// The deployment the boot loader starts next.
+    public var nextBoot: Deployment?
+    /// Whether the running system is a fallback: the default failed to boot and an older deployment booted.
+    public var fallback: Bool
+    /// Whether the default's entry is bad, so that the boot loader starts an older deployment instead.
+    public var defaultFailed: Bool
+    /// Commits recorded as failed to boot, per stateroot, oldest first.
+    public var failedCommits: [(stateroot: String, failure: BootFailure)]
 }
 
 extension Sysroot {
-    /// The status of every deployment, in boot order.
-    public func status() throws -> [DeploymentStatus] {
+    /// The status of every deployment, in boot order, and of the boot loader's next choice.
+    public func status() throws -> SysrootStatus {
         let state = try load()
         let repo = try? repository()
         let booted = bootedDeployment(state)
-        return state.deployments.enumerated().map { i, d in
+        let next = state.nextBoot
+        var failures: [(String, BootFailure)] = []
+        for os in try stateroots() { failures += try bootFailures(stateroot: os).map { (os, $0) } }
+        let list = state.deployments.enumerated().map { i, d in
             var version: String?
             if let r = repo {
                 version = BootSwap.commitVersion(r, d.checksum)
                     ?? OSRelease.versionID(repo: r, commit: d.checksum)
             }
+            let failed = d.bootAssessment == .bad || failures.contains { $0.0 == d.stateroot && $0.1.checksum == d.checksum }
             return DeploymentStatus(deployment: d, index: i, version: version, isDefault: i == 0, isRollback: i == 1,
-                                    isBooted: booted.map { $0.sameCheckout(d) } ?? false, isStaged: false)
+                                    isBooted: booted.map { $0.sameCheckout(d) } ?? false, isStaged: false,
+                                    bootsNext: next.map { $0.sameCheckout(d) } ?? false, failedToBoot: failed)
         }
-    }
-
-    /// The deployment the running system booted: its directory is `/`; nil in a sandbox sysroot.
-    func bootedDeployment(_ state: SysrootState) -> Deployment? {
-        // Tests of a sandbox sysroot stand in a kernel command line (nothing is booted there).
-        let testCmdline = getenv("ARBOR_TEST_KERNEL_CMDLINE").map { String(cString: $0) }
-        guard testCmdline != nil || isRunningSystem || path == "/" || path == "/sysroot" else { return nil }
-        if testCmdline == nil {
-            guard let root = statOfRoot() else { return nil }
-            for d in state.deployments {
-                guard let deployDir = try? deployDirectory(d.stateroot, create: false),
-                      let st = try? deployDir.statIfExists(d.name) else { continue }
-                if st.st_dev == root.st_dev && st.st_ino == root.st_ino { return d }
-            }
-        }
-        // Fall back to the kernel command line's ostree= bootlink, resolved in this sysroot.
-        let text: String
-        if let t = testCmdline { text = t } else {
-            guard let cmdline = try? openDirectory(path: "/proc").openRead("cmdline").readAll(limit: 1 << 16) else { return nil }
-            text = String(decoding: cmdline, as: UTF8.self)
-        }
-        let args = KernelArgs.split(text.trimmingSpaces)
-        guard let arg = args.first(where: { KernelArgs.key($0) == "ostree" }) else { return nil }
-        let link = String(arg.dropFirst("ostree=".count))
-        let comps = pathComponents(link)
-        guard comps.count == 5, comps[0] == "ostree", let ostree = try? dir.openDirectory("ostree"),
-              let sub = try? ostree.readlink(comps[1]), let parent = try? ostree.openDirectoryPath("\(sub)/\(comps[2])/\(comps[3])"),
-              let target = try? parent.readlink(comps[4]) else { return nil }
-        return state.deployments.first { $0.bootlinkTarget == target }
+        return SysrootStatus(deployments: list, booted: booted, nextBoot: next, fallback: state.isFallback(booted: booted),
+                             defaultFailed: state.deployments.first?.bootAssessment == .bad, failedCommits: failures)
     }
 }

@@ -40,6 +40,10 @@ public struct UpgradeOptions {
     public var allowDowngrade = false
     /// Keep every existing deployment.
     public var retain = false
+    /// Deploy a commit even though it failed to boot before.
+    public var allowFailed = false
+    /// Boot attempts for the new default (see `DeployOptions.bootTries`).
+    public var bootTries: Int?
     /// Creates default options.
     public init() {}
 }
@@ -102,11 +106,15 @@ extension Sysroot {
         if newRefspec == nil && !options.allowDowngrade && new.timestamp < old.timestamp {
             throw ArborError.invalidArgument("upgrade would go back in time (commit \(target.hex) is older than the deployed \(current.checksum.hex)); use --allow-downgrade")
         }
+        if !options.allowFailed, try hasFailedToBoot(target, stateroot: current.stateroot, state: state) {
+            throw ArborError.invalidArgument("commit \(target.hex) failed to boot on this node before; refusing to deploy it again (use --allow-failed to try it anyway)")
+        }
         let diff = try TreeDiffSummary.between(repo, current.checksum, target)
         var o = DeployOptions()
         o.stateroot = current.stateroot
         o.retain = options.retain
         o.origin = origin
+        o.bootTries = options.bootTries
         let result = try deployLocked(commit: target, repo: repo, state: state, options: o, log: log)
         func version(_ c: Checksum, _ commit: CommitObject) -> String {
             commit.version ?? OSRelease.versionID(repo: repo, commit: c) ?? String(c.hex.prefix(12))

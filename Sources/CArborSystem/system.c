@@ -8,6 +8,7 @@
 #include <linux/fs.h>
 #include <malloc.h>
 #include <unistd.h>
+#include <sys/reboot.h>
 
 int arbor_lock_fd(int fd, int exclusive, int wait) {
     struct flock fl = {0};
@@ -54,4 +55,8 @@ long arbor_copy_file_range(int fd_in, int fd_out, size_t len) {
 void arbor_tune_malloc(long mmap_threshold, long trim_threshold) {
     mallopt(M_MMAP_THRESHOLD, (int)mmap_threshold);
     mallopt(M_TRIM_THRESHOLD, (int)trim_threshold);
+}
+
+int arbor_reboot(void) {
+    return reboot(RB_AUTOBOOT);
 }

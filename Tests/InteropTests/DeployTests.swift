@@ -5,106 +5,6 @@ import XCTest
 final class DeployTests: XCTestCase {
     let os = "testos"
 
-    // MARK: Helpers
-
-    /// A sysroot with stateroot `testos`; returns its path.
-    func makeSysroot() throws -> String {
-        try XCTSkipUnless(isRoot, "deployments need root")
-        let dir = try scratchDirectory(self, "arbor-deploy")
-        let s = dir + "/sysroot"
-        try arborOK("admin", "init-fs", s)
-        try arborOK("admin", "os-init", "--sysroot=\(s)", os)
-        return s
-    }
-
-    /// Commits `tree` to `testos/stable` in the sysroot repository; returns the checksum.
-    @discardableResult
-    func commit(_ s: String, _ tree: String, version: String, timestamp: Int, ref: String = "testos/stable") throws -> String {
-        try arborOK("commit", "--repo=\(s)/ostree/repo", "-b", ref, "-s", "v\(version)", "--add-metadata-string=version=\(version)",
-                    "--owner-uid=0", "--owner-gid=0", "--timestamp=\(timestamp)", tree)
-    }
-
-    var demo10: String { packageRoot.appendingPathComponent("trees/demo-1.0").path }
-    var demo11: String { packageRoot.appendingPathComponent("trees/demo-1.1").path }
-
-    struct Status: Equatable { var name: String; var version: String?; var origin: String?; var pinned: Bool }
-
-    /// `arbor admin status --json`, reduced.
-    func arborStatus(_ s: String, file: StaticString = #filePath, line: UInt = #line) throws -> [Status] {
-        let out = try arborOK("admin", "status", "--sysroot=\(s)", "--json", file: file, line: line)
-        guard let list = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]] else {
-            XCTFail("status --json is not a list: \(out)", file: file, line: line)
-            return []
-        }
-        return list.map { Status(name: "\($0["stateroot"] ?? "") \($0["name"] ?? "")", version: $0["version"] as? String,
-                                 origin: $0["origin"] as? String, pinned: $0["pinned"] as? Bool ?? false) }
-    }
-
-    /// `ostree admin status`, parsed into the same shape.
-    func ostreeStatus(_ s: String, file: StaticString = #filePath, line: UInt = #line) throws -> [Status] {
-        let out = try ostreeOK("admin", "status", "--sysroot=\(s)", file: file, line: line)
-        var list: [Status] = []
-        for raw in out.split(separator: "\n") {
-            let l = String(raw)
-            if l.hasPrefix("  ") && !l.hasPrefix("    ") || l.hasPrefix("* ") {
-                list.append(Status(name: String(l.dropFirst(2)).components(separatedBy: " (")[0], version: nil, origin: nil, pinned: false))
-            } else if l.hasPrefix("    Version: ") {
-                list[list.count - 1].version = String(l.dropFirst(13))
-            } else if l.hasPrefix("    origin refspec: ") {
-                list[list.count - 1].origin = String(l.dropFirst(20))
-            } else if l.hasPrefix("    Pinned: yes") {
-                list[list.count - 1].pinned = true
-            }
-        }
-        return list
-    }
-
-    /// Both tools list the same deployments in the same order.
-    func assertToolsAgree(_ s: String, count: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
-        let a = try arborStatus(s, file: file, line: line), o = try ostreeStatus(s, file: file, line: line)
-        XCTAssertEqual(a, o, "arbor and ostree disagree on \(s)", file: file, line: line)
-        if let n = count { XCTAssertEqual(a.count, n, "deployment count", file: file, line: line) }
-    }
-
-    func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
-
-    func deployPath(_ s: String, _ name: String) -> String { "\(s)/ostree/deploy/\(os)/deploy/\(name)" }
-
-    /// The current boot entries' texts, by file name.
-    func entries(_ s: String) throws -> [String: String] {
-        let dir = "\(s)/boot/loader/entries"
-        var out: [String: String] = [:]
-        for f in try FileManager.default.contentsOfDirectory(atPath: dir) { out[f] = read(dir + "/" + f) }
-        return out
-    }
-
-    /// Everything in the sysroot except repository objects: paths, types, link targets and entry contents.
-    func snapshot(_ s: String) throws -> String {
-        let r = try InteropTests.run("/bin/sh", ["-c", "cd '\(s)' && find . -path ./ostree/repo/objects -prune -o -path ./ostree/repo/tmp -prune -o -path './ostree/deploy/*/deploy/*/*' -prune -o -printf '%p %y %l\\n' | sort && cat boot/loader/entries/* 2>/dev/null; cat ostree/deploy/*/deploy/*.origin 2>/dev/null"])
-        return r.stdout
-    }
-
-    /// A tiny OS tree with a kernel and the given /usr/etc files; returns its path.
-    func makeTree(_ name: String, version: String, etc: [String: String], kernel: Bool = true, extra: (String) throws -> Void = { _ in }) throws -> String {
-        let base = try scratchDirectory(self, "arbor-tree") + "/" + name
-        let fm = FileManager.default
-        for d in ["usr/bin", "usr/lib/modules/6.1.0-t", "usr/etc"] { try fm.createDirectory(atPath: "\(base)/\(d)", withIntermediateDirectories: true) }
-        try "ID=testos\nVERSION_ID=\(version)\n".write(toFile: "\(base)/usr/lib/os-release", atomically: false, encoding: .utf8)
-        try "#!/bin/sh\necho \(version)\n".write(toFile: "\(base)/usr/bin/tool", atomically: false, encoding: .utf8)
-        if kernel {
-            try "kernel\n".write(toFile: "\(base)/usr/lib/modules/6.1.0-t/vmlinuz", atomically: false, encoding: .utf8)
-            try "initramfs\n".write(toFile: "\(base)/usr/lib/modules/6.1.0-t/initramfs.img", atomically: false, encoding: .utf8)
-        }
-        for (path, text) in etc {
-            let p = "\(base)/usr/etc/\(path)"
-            try fm.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try text.write(toFile: p, atomically: false, encoding: .utf8)
-        }
-        try extra(base)
-        _ = try InteropTests.run("chmod", ["-R", "u+rwX,go+rX,go-w", base])
-        return base
-    }
-
     // MARK: Deploy, upgrade, rollback, status
 
     func testDeployUpgradeRollbackStatusAgreeWithOstree() throws {
@@ -136,22 +36,22 @@ final class DeployTests: XCTestCase {
         XCTAssertEqual(status.map(\.name), ["testos \(c2).0", "testos \(c1).0"])
         XCTAssertEqual(status.map(\.version), ["1.1", "1.0"])
         let etc2 = deployPath(s, "\(c2).0") + "/etc"
-        XCTAssertEqual(read(etc2 + "/hostname"), "local edit\n")
-        XCTAssertEqual(read(etc2 + "/local.conf"), "added locally\n")
-        XCTAssertEqual(read(etc2 + "/motd"), read(demo11 + "/usr/etc/motd"), "untouched file takes the new default")
-        XCTAssertNotNil(read(etc2 + "/demo/extra.conf"), "new default appears")
-        XCTAssertEqual(read(varFile), "keep me\n", "/var untouched")
+        XCTAssertEqual(readText(etc2 + "/hostname"), "local edit\n")
+        XCTAssertEqual(readText(etc2 + "/local.conf"), "added locally\n")
+        XCTAssertEqual(readText(etc2 + "/motd"), readText(demo11 + "/usr/etc/motd"), "untouched file takes the new default")
+        XCTAssertNotNil(readText(etc2 + "/demo/extra.conf"), "new default appears")
+        XCTAssertEqual(readText(varFile), "keep me\n", "/var untouched")
         XCTAssertEqual(try arborOK("admin", "upgrade", "--sysroot=\(s)"), "No update available (testos \(c2).0)")
 
         // Every entry carries the kernel arguments; rollback keeps them.
-        let before = try entries(s)
+        let before = try bootEntries(s)
         XCTAssertEqual(before.count, 2)
         for (_, text) in before { XCTAssertTrue(text.contains("options root=LABEL=root quiet ostree=/ostree/boot."), text) }
         try arborOK("admin", "rollback", "--sysroot=\(s)")
         try assertToolsAgree(s, count: 2)
         XCTAssertEqual(try arborStatus(s).map(\.name), ["testos \(c1).0", "testos \(c2).0"])
-        for (_, text) in try entries(s) { XCTAssertTrue(text.contains("options root=LABEL=root quiet ostree=/ostree/boot."), text) }
-        XCTAssertTrue(try entries(s)["ostree-2-testos.conf"]?.contains("title Arbor Demo OS 1.0 (ostree:0)") ?? false)
+        for (_, text) in try bootEntries(s) { XCTAssertTrue(text.contains("options root=LABEL=root quiet ostree=/ostree/boot."), text) }
+        XCTAssertTrue(try bootEntries(s)["ostree-2-testos.conf"]?.contains("title Arbor Demo OS 1.0 (ostree:0)") ?? false)
         let text = try arborOK("admin", "status", "--sysroot=\(s)")
         XCTAssertTrue(text.contains("testos \(c1).0 (default)") && text.contains("testos \(c2).0 (rollback)"), text)
     }
@@ -177,7 +77,7 @@ final class DeployTests: XCTestCase {
             let refs = { (s: String) in try InteropTests.run("/bin/sh", ["-c", "cd '\(s)/ostree/repo/refs/heads' && find ostree -type f | sort | xargs -n1 sh -c 'echo $0 $(cat $0)'"]).stdout }
             XCTAssertEqual(clean(try snapshot(a)), clean(try snapshot(o)), "after deploy \(i + 1)")
             XCTAssertEqual(try refs(a), try refs(o))
-            XCTAssertEqual(try entries(a), try entries(o))
+            XCTAssertEqual(try bootEntries(a), try bootEntries(o))
         }
     }
 
@@ -190,15 +90,15 @@ final class DeployTests: XCTestCase {
         let c1 = try ostreeOK("commit", "--repo=\(o)/ostree/repo", "-b", "testos/stable", "--add-metadata-string=version=1.0",
                               "--owner-uid=0", "--owner-gid=0", demo10).trimmingCharacters(in: .whitespacesAndNewlines)
         try ostreeOK("admin", "deploy", "--sysroot=\(o)", "--os=\(os)", "--karg=console=ttyS0", "testos/stable")
-        XCTAssertEqual(try arborStatus(o), [Status(name: "testos \(c1).0", version: "1.0", origin: "testos/stable", pinned: false)])
+        XCTAssertEqual(try arborStatus(o), [DeploymentLine(name: "testos \(c1).0", version: "1.0", origin: "testos/stable", pinned: false)])
         try "x\n".write(toFile: deployPath(o, "\(c1).0") + "/etc/mine.conf", atomically: false, encoding: .utf8)
         let c2 = try ostreeOK("commit", "--repo=\(o)/ostree/repo", "-b", "testos/stable", "--add-metadata-string=version=1.1",
                               "--owner-uid=0", "--owner-gid=0", demo11).trimmingCharacters(in: .whitespacesAndNewlines)
         try arborOK("admin", "deploy", "--sysroot=\(o)", "testos/stable")
         try assertToolsAgree(o, count: 2)
         XCTAssertEqual(try arborStatus(o).map(\.name), ["testos \(c2).0", "testos \(c1).0"])
-        XCTAssertEqual(read(deployPath(o, "\(c2).0") + "/etc/mine.conf"), "x\n")
-        for (_, text) in try entries(o) { XCTAssertTrue(text.contains("options console=ttyS0 ostree="), "kernel args inherited: \(text)") }
+        XCTAssertEqual(readText(deployPath(o, "\(c2).0") + "/etc/mine.conf"), "x\n")
+        for (_, text) in try bootEntries(o) { XCTAssertTrue(text.contains("options console=ttyS0 ostree="), "kernel args inherited: \(text)") }
         // And ostree keeps working on top of what Arbor wrote.
         try ostreeOK("admin", "undeploy", "--sysroot=\(o)", "1")
         try assertToolsAgree(o, count: 1)
@@ -240,21 +140,21 @@ final class DeployTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("conflict: /etc/g.conf"), "conflict reported: \(r.stdout)")
         XCTAssertFalse(r.stdout.contains("conflict: /etc/a.conf"), r.stdout)
         let e2 = deployPath(s, "\(c2).0") + "/etc"
-        XCTAssertEqual(read(e2 + "/a.conf"), "a-local\n", "modified kept")
-        XCTAssertEqual(read(e2 + "/b.conf"), "b2\n", "untouched takes the new default")
-        XCTAssertEqual(read(e2 + "/c.conf"), "c2\n", "new default appears")
-        XCTAssertEqual(read(e2 + "/local.conf"), "mine\n", "local addition carried")
+        XCTAssertEqual(readText(e2 + "/a.conf"), "a-local\n", "modified kept")
+        XCTAssertEqual(readText(e2 + "/b.conf"), "b2\n", "untouched takes the new default")
+        XCTAssertEqual(readText(e2 + "/c.conf"), "c2\n", "new default appears")
+        XCTAssertEqual(readText(e2 + "/local.conf"), "mine\n", "local addition carried")
         XCTAssertFalse(fm.fileExists(atPath: e2 + "/d.conf"), "local deletion carried")
         var st = stat()
         XCTAssertEqual(lstat(e2 + "/e.conf", &st), 0)
         XCTAssertEqual(st.st_mode & 0o7777, 0o600, "mode change carried")
         XCTAssertEqual(st.st_nlink, 1, "copies, not hardlinks")
         XCTAssertEqual(try fm.destinationOfSymbolicLink(atPath: e2 + "/f.conf"), "/usr/share/outside", "symlink carried, not followed")
-        XCTAssertEqual(read(e2 + "/g.conf"), "g-local\n", "the administrator wins a conflict")
+        XCTAssertEqual(readText(e2 + "/g.conf"), "g-local\n", "the administrator wins a conflict")
         XCTAssertFalse(fm.fileExists(atPath: e2 + "/sub"), "deleted directory stays deleted")
-        XCTAssertEqual(read(e2 + "/newdir/n.conf"), "n\n", "added directory carried")
-        XCTAssertEqual(read(e2 + "/keep/z.conf"), "z1\n")
-        XCTAssertEqual(read(deployPath(s, "\(c2).0") + "/usr/etc/a.conf"), "a1\n", "usr/etc stays pristine")
+        XCTAssertEqual(readText(e2 + "/newdir/n.conf"), "n\n", "added directory carried")
+        XCTAssertEqual(readText(e2 + "/keep/z.conf"), "z1\n")
+        XCTAssertEqual(readText(deployPath(s, "\(c2).0") + "/usr/etc/a.conf"), "a1\n", "usr/etc stays pristine")
         let diff = try arborOK("admin", "config-diff", "--sysroot=\(s)")
         XCTAssertTrue(diff.contains("M    a.conf") && diff.contains("D    d.conf") && diff.contains("A    local.conf"), diff)
     }
@@ -268,7 +168,7 @@ final class DeployTests: XCTestCase {
         XCTAssertEqual(a, o, "tools disagree (\(context))", file: file, line: line)
         let names = a.map(\.name)
         XCTAssertTrue(names == ["testos \(old).0"] || names == ["testos \(new).0", "testos \(old).0"], "\(context): \(names)", file: file, line: line)
-        let e = try entries(s)
+        let e = try bootEntries(s)
         XCTAssertEqual(e.count, names.count, "\(context): entries \(e.keys)", file: file, line: line)
         for (_, text) in e { XCTAssertTrue(text.contains("linux ") && text.contains("initrd ") && text.contains("ostree="), text, file: file, line: line) }
     }
@@ -418,14 +318,14 @@ final class DeployTests: XCTestCase {
         try arborOK("admin", "deploy", "--sysroot=\(s)", "--os=\(os)", "testos/stable")
         _ = try commit(s, demo11, version: "1.1", timestamp: 1_700_000_100)
         try arborOK("admin", "deploy", "--sysroot=\(s)", "testos/stable")
-        // Booted into the older deployment (index 1): its entry's ostree= argument is the cmdline.
-        let older = try XCTUnwrap(try entries(s).values.first { $0.contains("version 1\n") })
-        let options = try XCTUnwrap(older.split(separator: "\n").first { $0.hasPrefix("options ") })
-        let cmdline = "BOOT_IMAGE=/vmlinuz " + options.dropFirst("options ".count)
-        let env = ["ARBOR_TEST_KERNEL_CMDLINE": cmdline]
+        // Booted into the older deployment (index 1): its directory stands in for `/` (the
+        // booted deployment is found by device and inode, as ostree finds it).
+        let older = try XCTUnwrap(try arborStatus(s).last).name.split(separator: " ").last.map(String.init) ?? ""
+        let env = ["ARBOR_TEST_ROOT": deployPath(s, older)]
         let status = try InteropTests.run(arborBinary, ["admin", "status", "--sysroot=\(s)", "--json"], env: env)
         XCTAssertEqual(status.status, 0, status.stderr)
-        let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]])
+        let top = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        let list = try XCTUnwrap(top["deployments"] as? [[String: Any]])
         XCTAssertEqual(list.map { $0["booted"] as? Bool ?? false }, [false, true], status.stdout)
         let before = try snapshot(s)
         let r = try InteropTests.run(arborBinary, ["admin", "undeploy", "--sysroot=\(s)", "1"], env: env)
@@ -443,7 +343,7 @@ final class DeployTests: XCTestCase {
         let c1 = try commit(s, demo10, version: "1.0", timestamp: 1_700_000_000)
         try arborOK("admin", "deploy", "--sysroot=\(s)", "--os=\(os)", "testos/stable")
         try arborOK("admin", "pin", "--sysroot=\(s)", "0")
-        XCTAssertTrue(read(deployPath(s, "\(c1).0") + ".origin")?.contains("[libostree-transient]\npinned=true") ?? false)
+        XCTAssertTrue(readText(deployPath(s, "\(c1).0") + ".origin")?.contains("[libostree-transient]\npinned=true") ?? false)
         try arborOK("admin", "deploy", "--sysroot=\(s)", "testos/stable")
         try arborOK("admin", "deploy", "--sysroot=\(s)", "testos/stable")
         // The pinned one survives two deploys; the unpinned middle one went.

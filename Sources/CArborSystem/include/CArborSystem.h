@@ -24,4 +24,6 @@ long arbor_copy_file_range(int fd_in, int fd_out, size_t len);
 /// Makes large allocations come from (and return to) the system directly, and trims the heap
 /// eagerly, so that peak memory follows what is in use.
 void arbor_tune_malloc(long mmap_threshold, long trim_threshold);
+/// reboot(2) with RB_AUTOBOOT (after the caller synced); returns only on failure (-1, errno).
+int arbor_reboot(void);
 #endif

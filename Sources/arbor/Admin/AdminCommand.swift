@@ -15,7 +15,8 @@ struct AdminCommand: ParsableCommand {
         subcommands: [
             AdminInitFsCommand.self, AdminOsInitCommand.self, AdminDeployCommand.self, AdminUpgradeCommand.self,
             AdminSwitchCommand.self, AdminRollbackCommand.self, AdminStatusCommand.self, AdminUndeployCommand.self,
-            AdminPinCommand.self, AdminCleanupCommand.self, AdminConfigDiffCommand.self,
+            AdminPinCommand.self, AdminCleanupCommand.self, AdminConfigDiffCommand.self, AdminBlessBootCommand.self,
+            AdminKargsCommand.self,
         ]
     )
 }

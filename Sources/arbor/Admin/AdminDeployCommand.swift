@@ -16,6 +16,7 @@ struct AdminDeployCommand: ParsableCommand {
 
     @OptionGroup var sysrootOptions: SysrootOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var bootTries: BootTriesOption
 
     @Option(name: .customLong("os"), help: ArgumentHelp("The stateroot (default: the default deployment's).", valueName: "STATEROOT"))
     var stateroot: String?
@@ -45,6 +46,7 @@ struct AdminDeployCommand: ParsableCommand {
         o.appendKernelArgs = kargsAppend
         o.noInheritedKernelArgs = kargNone
         o.retain = retain
+        o.bootTries = bootTries.bootTries
         o.notAsDefault = notAsDefault
         let result = try sysrootOptions.open().deploy(rev, options: o) { say(output.quiet, $0) }
         say(output.quiet, result.bootloaderSummary)

@@ -10,6 +10,7 @@ struct AdminSwitchCommand: ParsableCommand {
 
     @OptionGroup var sysrootOptions: SysrootOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var bootTries: BootTriesOption
 
     @Option(name: .customLong("os"), help: ArgumentHelp("The stateroot (default: the default deployment's).", valueName: "STATEROOT"))
     var stateroot: String?
@@ -25,6 +26,7 @@ struct AdminSwitchCommand: ParsableCommand {
         o.source = PullUpdateSource()
         o.stateroot = stateroot
         o.retain = retain
+        o.bootTries = bootTries.bootTries
         try report(try sysrootOptions.open().switchTo(ref, options: o) { say(output.quiet, $0) }, quiet: output.quiet)
     }
 }

@@ -11,6 +11,7 @@ struct AdminUpgradeCommand: ParsableCommand {
 
     @OptionGroup var sysrootOptions: SysrootOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var bootTries: BootTriesOption
 
     @Option(name: .customLong("os"), help: ArgumentHelp("The stateroot (default: the default deployment's).", valueName: "STATEROOT"))
     var stateroot: String?
@@ -27,6 +28,9 @@ struct AdminUpgradeCommand: ParsableCommand {
     @Flag(help: "Keep every existing deployment.")
     var retain = false
 
+    @Flag(name: .customLong("allow-failed"), help: "Deploy the update even though its commit failed to boot on this node before.")
+    var allowFailed = false
+
     func run() throws {
         var o = UpgradeOptions()
         if !deployOnly { o.source = PullUpdateSource(requireRemote: pullOnly) }
@@ -35,6 +39,8 @@ struct AdminUpgradeCommand: ParsableCommand {
         o.deployOnly = deployOnly
         o.allowDowngrade = allowDowngrade
         o.retain = retain
+        o.bootTries = bootTries.bootTries
+        o.allowFailed = allowFailed
         try report(try sysrootOptions.open().upgrade(o) { say(output.quiet, $0) }, quiet: output.quiet)
     }
 }
