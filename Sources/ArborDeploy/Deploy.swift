@@ -76,6 +76,10 @@ extension Sysroot {
         guard repo.hasObject(commit, .commit) else { throw ArborError.notFound("commit \(commit.hex) is not in the sysroot repository") }
         let stateroot = try chooseStateroot(options.stateroot, state)
         let merge = state.mergeDeployment(stateroot: stateroot)
+        if let m = merge, m.bootAssessment == .indeterminate, !options.notAsDefault {
+            // Not judged yet: if the new default fails too, the fallback is itself still on trial.
+            log("warning: \(m.stateroot) \(m.name) has not been marked good yet (\(m.entryFileName ?? "")); it stays counted as the fallback")
+        }
         guard let kernel = try KernelLayout.find(repo: repo, commit: commit) else {
             throw ArborError.invalidArgument("commit \(commit.hex) has no kernel (usr/lib/modules/VERSION/vmlinuz); refusing to deploy it")
         }

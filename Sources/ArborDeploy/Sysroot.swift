@@ -5,6 +5,7 @@
 import Glibc
 #endif
 import ArborCore
+import CArborSystem
 
 /// An OSTree-layout system root.
 public final class Sysroot: @unchecked Sendable {
@@ -26,6 +27,13 @@ public final class Sysroot: @unchecked Sendable {
         var p = path
         if path == "/", let st = try? FileDescriptor.cwd.statIfExists("/ostree"), fileType(st) == S_IFLNK {
             p = "/sysroot"
+            // `[sysroot] readonly`: prepare-root mounted /sysroot read-only. Like ostree, write
+            // through a private mount namespace where it is read-write (root only; elsewhere
+            // writes fail with a clear read-only error).
+            var vfs = statvfs()
+            if statvfs(p, &vfs) == 0, vfs.f_flag & UInt(ST_RDONLY) != 0, geteuid() == 0 {
+                _ = arbor_remount_rw_private(p)
+            }
         }
         do { dir = try openDirectory(path: p) } catch {
             throw ArborError.notFound("sysroot \(path) cannot be opened: \(error)")

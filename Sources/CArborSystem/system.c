@@ -9,6 +9,8 @@
 #include <malloc.h>
 #include <unistd.h>
 #include <sys/reboot.h>
+#include <sys/mount.h>
+#include <sched.h>
 
 int arbor_lock_fd(int fd, int exclusive, int wait) {
     struct flock fl = {0};
@@ -59,4 +61,10 @@ void arbor_tune_malloc(long mmap_threshold, long trim_threshold) {
 
 int arbor_reboot(void) {
     return reboot(RB_AUTOBOOT);
+}
+
+int arbor_remount_rw_private(const char *path) {
+    if (unshare(CLONE_NEWNS) != 0) return -1;
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) return -1;
+    return mount(path, path, NULL, MS_REMOUNT | MS_BIND | MS_RELATIME | MS_SILENT, NULL);
 }

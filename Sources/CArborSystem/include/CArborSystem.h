@@ -26,4 +26,7 @@ long arbor_copy_file_range(int fd_in, int fd_out, size_t len);
 void arbor_tune_malloc(long mmap_threshold, long trim_threshold);
 /// reboot(2) with RB_AUTOBOOT (after the caller synced); returns only on failure (-1, errno).
 int arbor_reboot(void);
+/// Moves this process into a private mount namespace (mounts slave to the parent's) and
+/// remounts the bind mount at `path` read-write there, as ostree does for a read-only /sysroot.
+int arbor_remount_rw_private(const char *path);
 #endif
