@@ -19,6 +19,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "arbor", targets: ["arbor"]),
+        .executable(name: "arbor-prepare-root", targets: ["arbor-prepare-root"]),
         .library(name: "ArborCore", targets: ["ArborCore"]),
         .library(name: "ArborDeploy", targets: ["ArborDeploy"]),
         .library(name: "ArborRemote", targets: ["ArborRemote"]),
@@ -68,6 +69,16 @@ let package = Package(
             exclude: ["symbol-order.txt"],
             swiftSettings: functionSections,
             linkerSettings: [.unsafeFlags(linkFlags, .when(platforms: [.linux]))]
+        ),
+        // arbor-prepare-root runs in an initramfs or as PID 1 before any library is reachable, so
+        // it is one fully static executable: Glibc only (no Foundation). Its C part has what
+        // Swift cannot call (pivot_root, reboot(RB_AUTOBOOT)) and what the static runtime would
+        // otherwise read from a /proc that is not mounted yet (argv, its own path).
+        .target(name: "CArborPrepareRoot"),
+        .executableTarget(
+            name: "arbor-prepare-root",
+            dependencies: ["CArborPrepareRoot"],
+            linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]
         ),
         .testTarget(
             name: "ArborCoreTests",
