@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: unit tests, interop tests against the
 # real `ostree` (on trees/, generated trees and a debootstrap root filesystem), the short torture
-# run, and the benchmark harness in its quick mode (so that it cannot rot).
+# run, the benchmark harness in its quick mode (so that it cannot rot), and the boot tests
+# (scripts/boot-test.sh: arbor-prepare-root against ostree-prepare-root, boot counting under qemu).
 #
 # Usage: scripts/test.sh [--filter PATTERN]     (a filter runs only those XCTest cases)
 # Environment: ARBOR_ROOTFS=DIR  where the debootstrap trees live (built there when missing;
@@ -24,6 +25,8 @@ if [ $# -eq 0 ]; then
   echo "== benchmark harness, quick mode"
   ARBOR="$ARBOR_BIN" scripts/bench.sh --quick >/dev/null
   echo "bench.sh --quick: ok"
+  echo "== boot tests"
+  ARBOR_BIN_DIR="$(swift build -c release --static-swift-stdlib --show-bin-path)" scripts/boot-test.sh
 fi
 
 # Last, so that its summary closes the output.
