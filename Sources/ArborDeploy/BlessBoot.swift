@@ -88,7 +88,8 @@ extension Sysroot {
             guard let c = booted.bootCounter else {
                 throw ArborError.invalidArgument("the booted entry \(oldName) is not counted (it booted well before); refusing to mark it bad: deploy or roll back instead")
             }
-            newCounter = BootCounter(left: 0, done: c.done)
+            // Never `+0`: ostree 2025.3 rewrites a `+0` entry as good.
+            newCounter = BootCounter(left: 0, done: max(c.done, 1))
         }
         let newName = BootCounter.fileName(base: parsed.base, counter: newCounter)
         var result = BlessResult(deployment: booted, oldEntry: oldName, newEntry: newName, fallback: fallback,
@@ -97,7 +98,7 @@ extension Sysroot {
             let entries = try dir.openDirectoryPath("boot/loader.\(state.bootVersion)/entries")
             if try entries.statIfExists(newName) != nil {
                 // Only a twin of the same entry may be replaced (systemd#33504's broken state).
-                let twin = BootEntry(text: String(decoding: try entries.openRead(newName).readAll(limit: 1 << 20), as: UTF8.self))
+                let twin = BootEntry(text: String(decoding: try entries.readRegularFile(newName, limit: 1 << 20) ?? [], as: UTF8.self))
                 guard let mine = booted.entry, Self.ostreeArgument(twin) == Self.ostreeArgument(mine) else {
                     throw ArborError.invalidArgument("cannot rename \(oldName) to \(newName): another entry has that name")
                 }
@@ -111,15 +112,22 @@ extension Sysroot {
         }
         FaultPoint.blessed.check()
 
-        var failed: [Checksum] = []
-        if verdict == .bad { failed.append(booted.checksum) }
+        var failed: [Deployment] = []
+        if verdict == .bad { failed.append(booted) }
         if verdict == .good && fallback, let i = state.deployments.firstIndex(where: { $0.sameCheckout(booted) }) {
-            failed += state.deployments[..<i].map(\.checksum)
+            failed += state.deployments[..<i]
+        }
+        // Each failure is remembered in its own stateroot, where upgrades of it look.
+        for os in Set(failed.map(\.stateroot)).sorted() {
+            try recordBootFailures(failed.filter { $0.stateroot == os }.map(\.checksum), stateroot: os)
         }
         if !failed.isEmpty {
-            try recordBootFailures(failed, stateroot: booted.stateroot)
-            result.recordedFailures = failed
-            log("Recorded as failed to boot: " + failed.map { String($0.hex.prefix(12)) }.joined(separator: ", "))
+            result.recordedFailures = failed.map(\.checksum)
+            log("Recorded as failed to boot: " + failed.map { String($0.checksum.hex.prefix(12)) }.joined(separator: ", "))
+        }
+        if verdict == .good {
+            // It booted well now: an earlier failure of the same commit no longer holds.
+            try forgetBootFailure(booted.checksum, stateroot: booted.stateroot)
         }
         if verdict == .good && fallback {
             // Read again: the rename above is part of the state the new entries carry over.

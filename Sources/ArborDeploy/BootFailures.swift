@@ -26,9 +26,9 @@ extension Sysroot {
     public func bootFailures(stateroot: String) throws -> [BootFailure] {
         guard Deployment.isValidStateroot(stateroot),
               let os = try dir.openDirectoryPathIfExists("ostree/deploy/\(stateroot)"),
-              let f = try os.openIfExists(Self.bootFailuresFile, O_RDONLY | O_NOFOLLOW) else { return [] }
+              let bytes = try os.readRegularFile(Self.bootFailuresFile, limit: 1 << 16) else { return [] }
         var out: [BootFailure] = []
-        for line in try f.readAll(limit: 1 << 16).split(separator: UInt8(ascii: "\n")) {
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
             let parts = line.split(separator: UInt8(ascii: " "))
             guard parts.count == 2, let c = Checksum(hex: String(decoding: parts[0], as: UTF8.self)),
                   let t = Int64(String(decoding: parts[1], as: UTF8.self)) else { continue }
@@ -50,6 +50,15 @@ extension Sysroot {
         if list.count > Self.bootFailuresLimit { list.removeFirst(list.count - Self.bootFailuresLimit) }
         let os = try dir.openDirectoryPath("ostree/deploy/\(stateroot)")
         let text = list.map { "\($0.checksum.hex) \($0.time)\n" }.joined()
+        try writeFileAtomically(os, Self.bootFailuresFile, Array(text.utf8))
+    }
+
+    /// Forgets `commit` (it booted well since); the caller holds the sysroot lock.
+    func forgetBootFailure(_ commit: Checksum, stateroot: String) throws {
+        let list = try bootFailures(stateroot: stateroot)
+        guard list.contains(where: { $0.checksum == commit }) else { return }
+        let os = try dir.openDirectoryPath("ostree/deploy/\(stateroot)")
+        let text = list.filter { $0.checksum != commit }.map { "\($0.checksum.hex) \($0.time)\n" }.joined()
         try writeFileAtomically(os, Self.bootFailuresFile, Array(text.utf8))
     }
 

@@ -28,29 +28,40 @@ enum BootSwap {
         }
         let subboot = try readSubbootVersion(ostree, bootVersion)
         var deployments: [Deployment] = []
+        var twins = false
         if let b = boot, let entries = try b.openDirectoryPathIfExists("loader.\(bootVersion)/entries") {
-            var parsed: [(BootEntry, String)] = []
+            var parsed: [(entry: BootEntry, name: String, mtime: Int)] = []
             for name in try entries.entries().sorted() where name.hasSuffix(".conf") && !name.hasPrefix(".") {
-                let text = String(decoding: try entries.openRead(name).readAll(limit: 1 << 20), as: UTF8.self)
-                parsed.append((BootEntry(text: text), name))
+                let text = String(decoding: try entries.readRegularFile(name, limit: 1 << 20) ?? [], as: UTF8.self)
+                let st = try entries.statIfExists(name)
+                parsed.append((BootEntry(text: text), name, st.map { Int($0.st_mtim.tv_sec) * 1_000_000_000 + Int($0.st_mtim.tv_nsec) } ?? 0))
             }
             // OSTree orders entries by their `version` key, highest first.
-            parsed.sort { versionGreater($0.0["version"] ?? "", $1.0["version"] ?? "") }
-            for (entry, name) in parsed {
+            parsed.sort { versionGreater($0.entry["version"] ?? "", $1.entry["version"] ?? "") }
+            var mtimes: [Int] = []
+            for (entry, name, mtime) in parsed {
                 guard var d = try deployment(from: entry, file: entries.join(name), sysroot: sysroot, ostree: ostree) else { continue }
                 d.entryFileName = name
                 d.bootCounter = BootCounter.parse(fileName: name)?.counter
-                // Two entries for one deployment (ostree 2022.7's `kargs edit-in-place` beside a
-                // counted entry leaves a plain twin): one deployment, and the counter wins, so
-                // that the next write leaves one entry that is still being assessed.
+                // Two entries for one deployment (ostree 2022.7's `kargs edit-in-place` writes a
+                // plain twin beside a counted entry): one deployment, with the counter (still on
+                // trial) and the newer file's contents (the newer edit); the next write of the
+                // entries leaves one file.
                 if let i = deployments.firstIndex(where: { $0.sameCheckout(d) }) {
-                    if deployments[i].bootCounter == nil, d.bootCounter != nil { deployments[i] = d }
+                    twins = true
+                    var merged = mtime > mtimes[i] ? d : deployments[i]
+                    let counted = deployments[i].bootCounter != nil ? deployments[i] : d
+                    merged.bootCounter = counted.bootCounter
+                    merged.entryFileName = counted.entryFileName
+                    deployments[i] = merged
+                    mtimes[i] = max(mtime, mtimes[i])
                     continue
                 }
                 deployments.append(d)
+                mtimes.append(mtime)
             }
         }
-        return SysrootState(bootVersion: bootVersion, subbootVersion: subboot, deployments: deployments)
+        return SysrootState(bootVersion: bootVersion, subbootVersion: subboot, deployments: deployments, hasTwinEntries: twins)
     }
 
     /// The subboot version of boot version `b`: 0 when `ostree/boot.b` is missing or names `boot.b.0`.
@@ -66,8 +77,21 @@ enum BootSwap {
 
     /// The deployment a boot entry names through its `ostree=` bootlink; nil for a non-OSTree entry.
     static func deployment(from entry: BootEntry, file: String, sysroot: Sysroot, ostree: FileDescriptor) throws -> Deployment? {
-        let kargs = KernelArgs.split(entry["options"] ?? "")
-        guard let ostreeArg = kargs.first(where: { KernelArgs.key($0) == "ostree" }) else { return nil }
+        let options = entry["options"] ?? ""
+        let kargs = KernelArgs.split(options)
+        let ostreeArgs = kargs.filter { KernelArgs.key($0) == "ostree" || KernelArgs.key($0) == "\"ostree" }
+        // An entry the kernel would read otherwise than we do is an error, not a deployment to
+        // drop (cleanup would then delete what it boots).
+        if options.utf8.filter({ $0 == UInt8(ascii: "\"") }).count % 2 != 0 {
+            throw ArborError.invalidArgument("\(file): unbalanced double quote in the kernel arguments")
+        }
+        if ostreeArgs.count > 1 { throw ArborError.invalidArgument("\(file): more than one ostree= kernel argument") }
+        guard let ostreeArg = ostreeArgs.first else {
+            if file.split(separator: "/").last?.hasPrefix("ostree-") == true {
+                throw ArborError.invalidArgument("\(file): no ostree= kernel argument")
+            }
+            return nil
+        }
         let link = String(ostreeArg.dropFirst("ostree=".count))
         let comps = link.split(separator: "/").map(String.init)
         guard link.hasPrefix("/"), comps.count == 5, comps[0] == "ostree", comps[1] == "boot.0" || comps[1] == "boot.1",
@@ -136,7 +160,7 @@ enum BootSwap {
             }.count
         }
         let versions = deployments.map { commitVersion(repo, $0.checksum) }
-        var needsNewBootVersion = deployments.count != current.deployments.count
+        var needsNewBootVersion = deployments.count != current.deployments.count || current.hasTwinEntries
         if !needsNewBootVersion {
             for (i, d) in deployments.enumerated() {
                 let old = current.deployments[i]

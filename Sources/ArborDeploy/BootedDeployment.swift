@@ -44,8 +44,8 @@ extension Sysroot {
 
     /// `/run/ostree-booted` parsed as `a{sv}`; nil when absent, empty or malformed.
     static func readBootedMarker() -> GVariant? {
-        guard let f = try? openDirectory(path: "/run").openIfExists("ostree-booted", O_RDONLY | O_NOFOLLOW),
-              let bytes = try? f.readAll(limit: 1 << 16), !bytes.isEmpty else { return nil }
+        guard let run = try? openDirectory(path: "/run"), let bytes = try? run.readRegularFile("ostree-booted", limit: 1 << 16),
+              !bytes.isEmpty else { return nil }
         return try? GVariant.parse(bytes, as: try GVariantType("a{sv}"))
     }
 }

@@ -75,7 +75,15 @@ extension Sysroot {
         // Refusals first: nothing below changes the sysroot until all of them passed.
         guard repo.hasObject(commit, .commit) else { throw ArborError.notFound("commit \(commit.hex) is not in the sysroot repository") }
         let stateroot = try chooseStateroot(options.stateroot, state)
-        let merge = state.mergeDeployment(stateroot: stateroot)
+        let booted = bootedDeployment(state)
+        // As ostree: the booted deployment when it is of this stateroot, else its first; but not
+        // one whose entry is bad while another is not (its /etc and arguments failed to boot).
+        let merge = booted.flatMap { $0.stateroot == stateroot ? $0 : nil }
+            ?? state.deployments.first { $0.stateroot == stateroot && $0.bootAssessment != .bad }
+            ?? state.mergeDeployment(stateroot: stateroot)
+        if (try? hasFailedToBoot(commit, stateroot: stateroot, state: state)) == true {
+            log("warning: commit \(commit.hex) failed to boot on this node before")
+        }
         if let m = merge, m.bootAssessment == .indeterminate, !options.notAsDefault {
             // Not judged yet: if the new default fails too, the fallback is itself still on trial.
             log("warning: \(m.stateroot) \(m.name) has not been marked good yet (\(m.entryFileName ?? "")); it stays counted as the fallback")
@@ -125,12 +133,15 @@ extension Sysroot {
             FaultPoint.kernel.check()
 
             // OSTree's rule: keep pinned, booted, the merge deployment and other stateroots' deployments.
-            let booted = bootedDeployment(state)
-            for d in state.deployments {
-                let keep = options.retain || d.isPinned || d.stateroot != stateroot
+            func kept(_ d: Deployment) -> Bool {
+                options.retain || d.isPinned || d.stateroot != stateroot
                     || merge.map { d.sameCheckout($0) } == true || booted.map { d.sameCheckout($0) } == true
-                if keep { list.append(d) }
             }
+            // And one that booted well, while any did: if the new default and every kept one
+            // fail, the boot loader must still have something good to fall back to.
+            let lastGood = state.deployments.contains { kept($0) && $0.bootAssessment == .good } ? nil
+                : state.deployments.first { $0.stateroot == stateroot && $0.bootAssessment == .good }
+            for d in state.deployments where kept(d) || lastGood.map({ d.sameCheckout($0) }) == true { list.append(d) }
             if options.notAsDefault, let m = merge, let i = list.firstIndex(where: { $0.sameCheckout(m) }) {
                 list.insert(deployment, at: i + 1)
             } else if options.notAsDefault {

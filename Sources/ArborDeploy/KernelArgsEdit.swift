@@ -18,18 +18,31 @@ public enum KernelArgEdit: Sendable, Equatable {
 }
 
 extension KernelArgs {
-    /// Refuses an argument that would corrupt a boot entry or the command line: empty, or with a
-    /// control character (a newline would start a new key in the entry file), or `ostree=`,
-    /// which only the deployment tools write.
+    /// Refuses an argument that would corrupt a boot entry or be read by the kernel as more than
+    /// itself: empty; a control character (a newline would start a new key in the entry file);
+    /// an odd number of double quotes (the rest of the line, `ostree=` included, would become its
+    /// value); a space outside double quotes, or the byte 0xA0 anywhere (the kernel's `isspace`
+    /// is Latin-1: inside UTF-8 characters such as "à" it splits the argument); and `ostree=`,
+    /// also behind a leading quote, which only the deployment tools write.
     public static func validate(_ arg: String) throws {
-        guard !arg.isEmpty else { throw ArborError.invalidArgument("empty kernel argument") }
-        if arg.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+        let bytes = Array(arg.utf8)
+        guard !bytes.isEmpty else { throw ArborError.invalidArgument("empty kernel argument") }
+        if bytes.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
             throw ArborError.invalidArgument("kernel argument \(arg.debugDescription) contains a control character")
         }
-        if arg.unicodeScalars.contains(" ") && arg.unicodeScalars.filter({ $0 == "\"" }).count % 2 != 0 {
-            throw ArborError.invalidArgument("kernel argument \(arg.debugDescription) has a space outside balanced double quotes")
+        if bytes.contains(0xa0) {
+            throw ArborError.invalidArgument("kernel argument \(arg.debugDescription) contains the byte 0xA0, which the kernel reads as a space")
         }
-        if key(arg) == "ostree" { throw ArborError.invalidArgument("ostree= is written by the deployment tools; refusing to set it") }
+        var quoted = false
+        for b in bytes {
+            if b == UInt8(ascii: "\"") { quoted.toggle() }
+            if b == UInt8(ascii: " ") && !quoted {
+                throw ArborError.invalidArgument("kernel argument \(arg.debugDescription) has a space outside double quotes: give each argument on its own")
+            }
+        }
+        if quoted { throw ArborError.invalidArgument("kernel argument \(arg.debugDescription) has an unbalanced double quote") }
+        let unquoted = bytes.first == UInt8(ascii: "\"") ? String(decoding: bytes.dropFirst(), as: UTF8.self) : arg
+        if key(unquoted) == "ostree" { throw ArborError.invalidArgument("ostree= is written by the deployment tools; refusing to set it") }
     }
 
     /// Applies `edits` in order.
@@ -48,8 +61,12 @@ extension KernelArgs {
                 if args.count == before { throw ArborError.notFound("kernel argument \(a) is not set") }
             case let .replace(a):
                 try validate(a)
-                guard a.contains("="), args.contains(where: { key($0) == key(a) }) else {
+                let count = args.filter { key($0) == key(a) }.count
+                guard a.contains("="), count > 0 else {
                     throw ArborError.notFound("kernel argument \(key(a)) is not set; use --append to add it")
+                }
+                guard count == 1 else {
+                    throw ArborError.invalidArgument("kernel argument \(key(a)) is set \(count) times; use --delete=\(key(a)) and --append")
                 }
                 args = replace(args, with: [a])
             }
@@ -78,6 +95,14 @@ extension Sysroot {
         }
         while let u = userIter.next() { args.append(u) }
         if !placed, let o = d.kernelArgs.first(where: { KernelArgs.key($0) == "ostree" }) { args.append(o) }
+        if state.hasTwinEntries {
+            // A twin beside the entry: rewrite the whole set (one entry each) instead.
+            var list = state.deployments
+            list[0].kernelArgs = args
+            _ = try reorderLocked(repo: try repository(), state: state, list: list, log: log)
+            log("Kernel arguments of \(d.stateroot) \(d.name): \(user.joined(separator: " "))")
+            return user
+        }
         entry["options"] = args.joined(separator: " ")
         let boot = try dir.openDirectory("boot")
         let entries = try boot.openDirectoryPath("loader.\(state.bootVersion)/entries")

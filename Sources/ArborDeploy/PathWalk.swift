@@ -33,6 +33,14 @@ extension FileDescriptor {
         return (try openDirectoryPath(comps.dropLast().joined(separator: "/")), leaf)
     }
 
+    /// Reads the regular file `name` (at most `limit` bytes); nil when it does not exist. A
+    /// symlink, FIFO or device is refused before any read: it could block or point elsewhere.
+    func readRegularFile(_ name: String, limit: Int) throws -> [UInt8]? {
+        guard let f = try openIfExists(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY) else { return nil }
+        guard fileType(try f.stat()) == S_IFREG else { throw ArborError.invalidArgument("\(f.path) is not a regular file") }
+        return try f.readAll(limit: limit)
+    }
+
     /// Whether this descriptor and `other` are the same directory.
     func sameInode(_ st: Glibc.stat) -> Bool {
         guard let mine = try? stat() else { return false }

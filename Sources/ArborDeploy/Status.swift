@@ -52,7 +52,8 @@ extension Sysroot {
         let booted = bootedDeployment(state)
         let next = state.nextBoot
         var failures: [(String, BootFailure)] = []
-        for os in try stateroots() { failures += try bootFailures(stateroot: os).map { (os, $0) } }
+        // A damaged record must not hide the deployments; upgrade still reads it strictly.
+        for os in try stateroots() { failures += ((try? bootFailures(stateroot: os)) ?? []).map { (os, $0) } }
         let list = state.deployments.enumerated().map { i, d in
             var version: String?
             if let r = repo {

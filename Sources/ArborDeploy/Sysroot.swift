@@ -130,8 +130,8 @@ public final class Sysroot: @unchecked Sendable {
     /// Reads a deployment's origin file, if present.
     func readOrigin(stateroot: String, name: String) throws -> Origin? {
         guard let d = try deployDirectory(stateroot, create: false),
-              let f = try d.openIfExists(name + ".origin", O_RDONLY | O_NOFOLLOW) else { return nil }
-        return Origin(text: String(decoding: try f.readAll(limit: 1 << 20), as: UTF8.self))
+              let bytes = try d.readRegularFile(name + ".origin", limit: 1 << 20) else { return nil }
+        return Origin(text: String(decoding: bytes, as: UTF8.self))
     }
 
     /// Writes a deployment's origin file atomically.
@@ -149,6 +149,8 @@ public struct SysrootState: Sendable {
     public var subbootVersion: Int
     /// Deployments in boot order; index 0 is the default.
     public var deployments: [Deployment]
+    /// Whether some deployment has two entries (rewriting the entries leaves one).
+    public var hasTwinEntries = false
 
     /// The first deployment of `stateroot` (the one a new deployment merges /etc from).
     public func mergeDeployment(stateroot: String?) -> Deployment? {

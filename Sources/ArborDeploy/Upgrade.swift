@@ -78,7 +78,11 @@ extension Sysroot {
         defer { lock.release() }
         let repo = try repository()
         let state = try load()
-        let merge = options.stateroot.map { s in state.deployments.first { $0.stateroot == s } } ?? (bootedDeployment(state) ?? state.deployments.first)
+        // The booted deployment, else the first whose entry is not bad (an unblessed fallback's
+        // failed default is not what the node runs), else the first.
+        let candidates = state.deployments.filter { d in options.stateroot.map { d.stateroot == $0 } ?? true }
+        let booted = bootedDeployment(state).flatMap { b in candidates.contains { $0.sameCheckout(b) } ? b : nil }
+        let merge = booted ?? candidates.first { $0.bootAssessment != .bad } ?? candidates.first
         guard let current = merge else {
             throw ArborError.notFound("no deployment to upgrade\(options.stateroot.map { " in stateroot \($0)" } ?? "") (see 'arbor admin deploy')")
         }

@@ -11,6 +11,7 @@
 #include <sys/reboot.h>
 #include <sys/mount.h>
 #include <sched.h>
+#include <sys/prctl.h>
 
 int arbor_lock_fd(int fd, int exclusive, int wait) {
     struct flock fl = {0};
@@ -67,4 +68,8 @@ int arbor_remount_rw_private(const char *path) {
     if (unshare(CLONE_NEWNS) != 0) return -1;
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) return -1;
     return mount(path, path, NULL, MS_REMOUNT | MS_BIND | MS_RELATIME | MS_SILENT, NULL);
+}
+
+int arbor_set_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }

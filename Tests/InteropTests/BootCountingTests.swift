@@ -129,9 +129,10 @@ final class BootCountingTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("boot-counting-tries"), r.stderr)
         }
         XCTAssertEqual(try snapshot(s), before, "refused upgrades changed the sysroot")
-        // v2 never booted: it keeps its counter as the rollback target (Arbor adds none to it).
+        // v2 never booted: it keeps its counter (Arbor adds none to a rollback target), and v1,
+        // the last deployment that booted well, stays as well.
         try arborOK("admin", "upgrade", "--sysroot=\(s)", "--boot-tries=0")
-        XCTAssertEqual(try entryNames(s), ["ostree-1-testos+2.conf", "ostree-2-testos.conf"])
+        XCTAssertEqual(try entryNames(s), ["ostree-1-testos.conf", "ostree-2-testos+2.conf", "ostree-3-testos.conf"])
     }
 
     /// ostree 2022.7's `kargs edit-in-place` writes a plain twin beside a counted entry; Arbor
@@ -148,6 +149,13 @@ final class BootCountingTests: XCTestCase {
         XCTAssertEqual(try counting(s), ["v2 ostree-2-testos+3.conf indeterminate", "v1 ostree-1-testos.conf good"])
         try assertOneEntryPerDeployment(s)
         try assertToolsAgree(s, count: 2)
+        // The twin's arguments (the newer edit) survive; kargs alone heals a twin too.
+        XCTAssertEqual(try arborOK("admin", "kargs", "--sysroot=\(s)"), "root=/dev/vda twin=1 healed=1")
+        try ostreeOK("admin", "kargs", "edit-in-place", "--sysroot=\(s)", "--append-if-missing=again=1")
+        XCTAssertEqual(try entryNames(s).count, 3)
+        try arborOK("admin", "kargs", "--sysroot=\(s)", "--append=once=1")
+        XCTAssertEqual(try entryNames(s), ["ostree-1-testos.conf", "ostree-2-testos+3.conf"])
+        XCTAssertEqual(try arborOK("admin", "kargs", "--sysroot=\(s)"), "root=/dev/vda twin=1 healed=1 again=1 once=1")
     }
 
     // MARK: bless-boot
@@ -235,9 +243,9 @@ final class BootCountingTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(t0), 10, "the hung check was not killed in time")
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("40-hangs (timed out after 1 s)") && r.stderr.contains("marked the entry bad"), r.stderr)
-        XCTAssertEqual(try entryNames(s), ["ostree-1-testos.conf", "ostree-2-testos+0.conf"])
+        XCTAssertEqual(try entryNames(s), ["ostree-1-testos.conf", "ostree-2-testos+0-1.conf"], "never +0, which ostree 2025.3 reads as good")
         XCTAssertEqual(try InteropTests.run("pgrep", ["-f", "sleep 300"]).status, 1, "a health check's child outlived it")
-        XCTAssertEqual(try booted(v2, ["admin", "bless-boot", "status", "--sysroot=\(s)"]).stdout, "bad ostree-2-testos+0.conf\n")
+        XCTAssertEqual(try booted(v2, ["admin", "bless-boot", "status", "--sysroot=\(s)"]).stdout, "bad ostree-2-testos+0-1.conf\n")
         // Marked bad: the commit is remembered, and an uncounted entry cannot be marked bad.
         let v1 = try dirOf(s, c[0])
         let refused = try booted(v1, ["admin", "bless-boot", "bad", "--sysroot=\(s)"])
@@ -248,10 +256,113 @@ final class BootCountingTests: XCTestCase {
         try assertToolsAgree(s, count: 2)
         // All checks pass: good.
         try FileManager.default.removeItem(atPath: "\(health)/40-hangs")
-        try bump(s, "ostree-2-testos+0.conf", "ostree-2-testos+1-1.conf")
+        try bump(s, "ostree-2-testos+0-1.conf", "ostree-2-testos+1-1.conf")
         r = try booted(v2, ["admin", "bless-boot", "good", "--sysroot=\(s)", "--health-dir=\(health)", "--health-timeout=5"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try entryNames(s), ["ostree-1-testos.conf", "ostree-2-testos.conf"])
+    }
+
+    /// A health check that escapes its process group (a new session, a double fork) is killed
+    /// with it; a reboot that would loop (the entry is not on trial) is refused.
+    func testHealthChecksCannotOutliveTheirLimitAndRebootNeverLoops() throws {
+        let (s, c) = try deployed(2)
+        let v1 = try dirOf(s, c[0]), v2 = try dirOf(s, c[1])
+        let health = try scratchDirectory(self, "arbor-health")
+        let marker = "\(health)/escaped"
+        try "#!/bin/sh\nsetsid sh -c 'sleep 4; touch \(marker)' &\n(sleep 4; touch \(marker)) &\nexit 0\n".write(toFile: "\(health)/10-daemon", atomically: false, encoding: .utf8)
+        XCTAssertEqual(try InteropTests.run("chmod", ["+x", "\(health)/10-daemon"]).status, 0)
+        let t0 = Date()
+        let r = try booted(v2, ["admin", "bless-boot", "good", "--sysroot=\(s)", "--health-dir=\(health)", "--health-timeout=2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 4, "a descendant of the check held arbor's output")
+        sleep(5)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "a descendant of the check outlived it")
+        // A failing check on an entry that is not on trial must not reboot (it would boot again, for ever).
+        try "#!/bin/sh\nexit 1\n".write(toFile: "\(health)/10-daemon", atomically: false, encoding: .utf8)
+        for dir in [v1, v2] {
+            // Unprivileged, so that a wrong decision cannot reboot the test machine.
+            let r = try InteropTests.run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", arborBinary, "admin", "bless-boot", "good",
+                                                     "--sysroot=\(s)", "--health-dir=\(health)", "--on-failure=reboot"], env: ["ARBOR_TEST_ROOT": dir])
+            XCTAssertEqual(r.status, 1)
+            XCTAssertTrue(r.stderr.contains("not rebooting"), r.stderr)
+        }
+    }
+
+    /// Deploying while the fallback is still on trial keeps the last deployment that booted well.
+    func testTheLastGoodDeploymentIsKept() throws {
+        let (s, _) = try deployed(2)
+        try bump(s, "ostree-2-testos+3.conf", "ostree-2-testos+2-1.conf")
+        _ = try commit(s, demo10, version: "3", timestamp: 1_700_000_003)
+        let out = try arborOK("admin", "upgrade", "--sysroot=\(s)", "--boot-tries=3")
+        XCTAssertTrue(out.contains("has not been marked good yet"), out)
+        XCTAssertEqual(try counting(s), ["v3 ostree-3-testos+3.conf indeterminate", "v2 ostree-2-testos+2-1.conf indeterminate",
+                                         "v1 ostree-1-testos.conf good"])
+        try assertToolsAgree(s, count: 3)
+    }
+
+    /// Entries the kernel would read otherwise than Arbor, and files that are not entries.
+    func testHostileEntriesAreErrorsNotSilentDrops() throws {
+        let (s, c) = try deployed(2)
+        let e = "\(s)/boot/loader/entries"
+        let text = try XCTUnwrap(readText("\(e)/ostree-2-testos+3.conf"))
+        // An unbalanced quote swallows ostree=: an error, and cleanup deletes nothing.
+        try text.replacingOccurrences(of: "options ", with: "options foo=\"bar ").write(toFile: "\(e)/ostree-2-testos+3.conf", atomically: true, encoding: .utf8)
+        for args in [["admin", "status", "--sysroot=\(s)"], ["admin", "cleanup", "--sysroot=\(s)"]] {
+            let r = try arbor(args)
+            XCTAssertEqual(r.status, 1, args.joined(separator: " "))
+            XCTAssertTrue(r.stderr.hasPrefix("arbor: error: ") && r.stderr.contains("quote"), r.stderr)
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: try dirOf(s, c[1])))
+        // Two ostree= arguments: an error.
+        try text.replacingOccurrences(of: "options ", with: "options ostree=/ostree/boot.1/x/y/0 ").write(toFile: "\(e)/ostree-2-testos+3.conf", atomically: true, encoding: .utf8)
+        XCTAssertTrue(try arbor("admin", "status", "--sysroot=\(s)").stderr.contains("more than one ostree="))
+        try text.write(toFile: "\(e)/ostree-2-testos+3.conf", atomically: true, encoding: .utf8)
+        // A FIFO named like an entry, or as the failure record: an error at once, never a hang.
+        XCTAssertEqual(mkfifo("\(e)/zz.conf", 0o644), 0)
+        let t0 = Date()
+        let r = try arbor("admin", "status", "--sysroot=\(s)")
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 5)
+        XCTAssertTrue(r.status == 1 && r.stderr.contains("not a regular file"), r.stderr)
+        try FileManager.default.removeItem(atPath: "\(e)/zz.conf")
+        XCTAssertEqual(mkfifo("\(s)/ostree/deploy/\(testStateroot)/arbor-failed-boots", 0o644), 0)
+        XCTAssertEqual(try arbor("admin", "status", "--sysroot=\(s)").status, 0, "status shows the deployments despite a damaged record")
+        _ = try commit(s, demo10, version: "3", timestamp: 1_700_000_003)
+        let up = try arbor("admin", "upgrade", "--sysroot=\(s)")
+        XCTAssertTrue(up.status == 1 && up.stderr.contains("not a regular file"), "upgrade fails closed: \(up.stderr)")
+    }
+
+    /// The failed-commit memory through every path: switch, deploy, and a later good boot.
+    func testFailedCommitMemoryOnEveryPath() throws {
+        let (s, c) = try deployed(2)
+        let v1 = try dirOf(s, c[0])
+        try bump(s, "ostree-2-testos+3.conf", "ostree-2-testos+0-3.conf")
+        XCTAssertEqual(try booted(v1, ["admin", "bless-boot", "good", "--sysroot=\(s)"]).status, 0)
+        try arborOK("refs", "--repo=\(s)/ostree/repo", "--create=testos/other", c[1])
+        let sw = try booted(v1, ["admin", "switch", "--sysroot=\(s)", "testos/other"])
+        XCTAssertTrue(sw.status == 1 && sw.stderr.contains("--allow-failed"), sw.stderr)
+        XCTAssertEqual(try booted(v1, ["admin", "switch", "--sysroot=\(s)", "--allow-failed", "--boot-tries=2", "testos/other"]).status, 0)
+        let dep = try booted(v1, ["admin", "deploy", "--sysroot=\(s)", "--boot-tries=2", c[1]])
+        XCTAssertTrue(dep.stdout.contains("failed to boot on this node before"), dep.stdout)
+        // It boots well this time: the memory of its failure goes.
+        let again = try dirOf(s, c[1])
+        XCTAssertEqual(try booted(again, ["admin", "bless-boot", "good", "--sysroot=\(s)"]).status, 0)
+        XCTAssertEqual((try statusJSON(s)["failedCommits"] as? [Any])?.count, 0)
+    }
+
+    /// Arguments that the kernel would read as more than themselves are refused everywhere.
+    func testKernelArgumentsCannotSmuggleOstree() throws {
+        let (s, _) = try deployed(2)
+        let before = try snapshot(s)
+        let link = "/ostree/boot.1/testos/x/0"
+        for bad in ["x ostree=\(link)", "\"ostree=\(link)\"", "x\u{a0}ostree=\(link)", "quiet=voil\u{e0}", "foo=\"bar", "a=\"b c"] {
+            let k = try arbor("admin", "kargs", "--sysroot=\(s)", "--append=\(bad)")
+            XCTAssertEqual(k.status, 1, bad)
+            XCTAssertTrue(k.stderr.hasPrefix("arbor: error: "), k.stderr)
+            let d = try arbor("admin", "deploy", "--sysroot=\(s)", "--karg-none", "--karg=\(bad)", "testos/stable")
+            XCTAssertEqual(d.status, 1, bad)
+        }
+        XCTAssertEqual(try snapshot(s), before)
+        XCTAssertEqual(try arborOK("admin", "kargs", "--sysroot=\(s)", "--append=a=\"b c\""), "root=/dev/vda a=\"b c\"", "quoted spaces are fine")
     }
 
     // MARK: kargs
@@ -278,7 +389,7 @@ final class BootCountingTests: XCTestCase {
         _ = try commit(s, demo10, version: "3", timestamp: 1_700_000_003)
         try arborOK("admin", "upgrade", "--sysroot=\(s)", "--boot-tries=0")
         let after = try bootEntries(s)
-        XCTAssertTrue(after["ostree-2-testos.conf"]?.contains("options root=/dev/vdb ostree=") ?? false, after.keys.sorted().description)
+        XCTAssertTrue(after["ostree-3-testos.conf"]?.contains("options root=/dev/vdb ostree=") ?? false, after.keys.sorted().description)
     }
 
     // MARK: Kills

@@ -29,4 +29,7 @@ int arbor_reboot(void);
 /// Moves this process into a private mount namespace (mounts slave to the parent's) and
 /// remounts the bind mount at `path` read-write there, as ostree does for a read-only /sysroot.
 int arbor_remount_rw_private(const char *path);
+/// Makes this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER), so that
+/// a child that double-forks or calls setsid stays reachable.
+int arbor_set_child_subreaper(void);
 #endif

@@ -18,6 +18,9 @@ struct AdminSwitchCommand: ParsableCommand {
     @Flag(help: "Keep every existing deployment.")
     var retain = false
 
+    @Flag(name: .customLong("allow-failed"), help: "Deploy the commit even though it failed to boot on this node before.")
+    var allowFailed = false
+
     @Argument(help: "The ref to follow (REMOTE:REF, or REF to keep the current remote).")
     var ref: String
 
@@ -27,6 +30,7 @@ struct AdminSwitchCommand: ParsableCommand {
         o.stateroot = stateroot
         o.retain = retain
         o.bootTries = bootTries.bootTries
+        o.allowFailed = allowFailed
         try report(try sysrootOptions.open().switchTo(ref, options: o) { say(output.quiet, $0) }, quiet: output.quiet)
     }
 }
