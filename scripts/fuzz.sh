@@ -13,6 +13,7 @@
 #   summary           Summary.parse
 #   config            RepoConfig(text:) and its editors  (text must round-trip)
 #   origin            Origin(text:) and its editors      (text must round-trip)
+#   boot_entry        boot entry names (BootCounter.parse), BootEntry(text:), KernelArgs.validate/split
 #   tar               CommitBuilder.addTarball into a scratch repository (every libarchive format)
 #   oci               CommitBuilder.addOCIImage: index.json / manifest / config JSON and a layer
 #
@@ -46,7 +47,7 @@ ROOT=$PWD
 
 SECONDS_PER_TARGET=${1:-60}
 [ $# -gt 0 ] && shift
-ALL="gvariant_commit gvariant_dirtree gvariant_dirmeta filez_header summary config origin tar oci"
+ALL="gvariant_commit gvariant_dirtree gvariant_dirmeta filez_header summary config origin boot_entry tar oci"
 TARGETS=()
 for t in "${@:-}"; do
     [ -n "$t" ] && TARGETS+=("${t#fuzz_}")
@@ -59,7 +60,7 @@ case $SECONDS_PER_TARGET in ''|*[!0-9]*) echo "fuzz.sh: SECONDS_PER_TARGET must 
 
 max_len() {
     case $1 in
-        gvariant_dirmeta|origin) echo 2048 ;;
+        gvariant_dirmeta|origin|boot_entry) echo 2048 ;;
         gvariant_commit|filez_header|config) echo 4096 ;;
         gvariant_dirtree|summary) echo 8192 ;;
         oci) echo 16384 ;;
@@ -141,7 +142,7 @@ build_target() {
     local t=$1
     local src=$ROOT/scripts/fuzz/fuzz_$t.swift
     local objs=("$OUT/obj/ArborCore.o" "$OUT/obj/system.o" "$OUT/obj/archive-loader.o")
-    [ "$t" = origin ] && objs+=("$OUT/obj/ArborDeploy.o")
+    case $t in origin|boot_entry) objs+=("$OUT/obj/ArborDeploy.o") ;; esac
     if stale "$OUT/bin/fuzz_$t" "$src" "${objs[@]}"; then
         echo "== building fuzz_$t"
         swiftc "${SWIFTFLAGS[@]}" -I "$OUT/modules" "${CMODS[@]}" "$src" "${objs[@]}" "${LIBS[@]}" \
@@ -153,7 +154,7 @@ build_target() {
 build_system
 build_module ArborCore
 for t in "${TARGETS[@]}"; do
-    if [ "$t" = origin ]; then build_module ArborDeploy; fi
+    case $t in origin|boot_entry) build_module ArborDeploy ;; esac
 done
 for t in "${TARGETS[@]}"; do build_target "$t"; done
 

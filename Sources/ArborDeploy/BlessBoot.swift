@@ -95,7 +95,7 @@ extension Sysroot {
         var result = BlessResult(deployment: booted, oldEntry: oldName, newEntry: newName, fallback: fallback,
                                  madeDefault: false, recordedFailures: [])
         if newName != oldName {
-            let entries = try dir.openDirectoryPath("boot/loader.\(state.bootVersion)/entries")
+            let entries = try bootParent.openDirectoryPath("boot/loader.\(state.bootVersion)/entries")
             if try entries.statIfExists(newName) != nil {
                 // Only a twin of the same entry may be replaced (systemd#33504's broken state).
                 let twin = BootEntry(text: String(decoding: try entries.readRegularFile(newName, limit: 1 << 20) ?? [], as: UTF8.self))

@@ -16,7 +16,7 @@ enum BootSwap {
     /// Reads the current boot version, subboot version and deployments.
     static func load(_ sysroot: Sysroot) throws -> SysrootState {
         let ostree = try sysroot.dir.openDirectory("ostree")
-        let boot = try sysroot.dir.openDirectoryPathIfExists("boot")
+        let boot = try sysroot.bootParent.openDirectoryPathIfExists("boot")
         var bootVersion = 0
         if let b = boot, let st = try b.statIfExists("loader") {
             guard fileType(st) == S_IFLNK else { throw ArborError.invalidArgument("\(b.join("loader")) is not a symlink") }
@@ -173,7 +173,7 @@ enum BootSwap {
         }
         let newBoot = needsNewBootVersion ? 1 - current.bootVersion : current.bootVersion
         let ostree = try sysroot.dir.openDirectory("ostree")
-        let boot = try sysroot.dir.mkdirs("boot", mode: 0o755)
+        let boot = try sysroot.bootParent.mkdirs("boot", mode: 0o755)
         let showStateroot = Set(deployments.map(\.stateroot)).count > 1
 
         if needsNewBootVersion {

@@ -31,7 +31,7 @@ extension Sysroot {
         var result = CleanupResult()
         let b = state.bootVersion, s = state.subbootVersion
         let ostree = try dir.openDirectory("ostree")
-        if let boot = try dir.openDirectoryPathIfExists("boot") {
+        if let boot = try bootParent.openDirectoryPathIfExists("boot") {
             for name in ["loader.\(1 - b)", "loader.tmp"] where try boot.statIfExists(name) != nil {
                 try removeTree(boot, name)
                 result.other += 1
@@ -82,7 +82,7 @@ extension Sysroot {
         }
 
         // Kernels no deployment boots.
-        if let kernels = try dir.openDirectoryPathIfExists("boot/ostree") {
+        if let kernels = try bootParent.openDirectoryPathIfExists("boot/ostree") {
             let used = Set(state.deployments.map { "\($0.stateroot)-\($0.bootChecksum)" })
             for e in try kernels.entries() where !used.contains(e) && (e.hasPrefix(".tmp-") || isBootDirectoryName(e)) {
                 try removeTree(kernels, e)

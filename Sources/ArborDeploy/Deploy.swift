@@ -96,7 +96,7 @@ extension Sysroot {
         if try repo.lookupPath(commit: c, path: "etc") != nil, try repo.lookupPath(commit: c, path: "usr/etc") != nil {
             throw ArborError.invalidArgument("commit \(commit.hex) has both /etc and /usr/etc; refusing to deploy it")
         }
-        let boot = try dir.openDirectory("boot")
+        let boot = try bootParent.openDirectory("boot")
         try kernel.checkSpace(boot: boot, stateroot: stateroot)
         let tries = try options.bootTries.map { try BootCounter.validateTries($0, source: "--boot-tries") }
             ?? bootCountingTries(repo)

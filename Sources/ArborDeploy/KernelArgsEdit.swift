@@ -104,7 +104,7 @@ extension Sysroot {
             return user
         }
         entry["options"] = args.joined(separator: " ")
-        let boot = try dir.openDirectory("boot")
+        let boot = try bootParent.openDirectory("boot")
         let entries = try boot.openDirectoryPath("loader.\(state.bootVersion)/entries")
         try writeFileAtomically(entries, name, Array(entry.text.utf8), staging: boot)
         log("Kernel arguments of \(d.stateroot) \(d.name) (\(name)): \(user.joined(separator: " "))")

@@ -13,6 +13,10 @@ public final class Sysroot: @unchecked Sendable {
     public let path: String
     /// The sysroot directory.
     public let dir: FileDescriptor
+    /// The directory holding `boot/`: the sysroot, except in a booted system, where `/boot` is
+    /// what the boot loader reads (a partition of its own, or the sysroot's bound there) while
+    /// `/sysroot/boot` may be an empty mount point.
+    let bootParent: FileDescriptor
 
     /// The directories `init-fs` creates, with their modes (as `ostree admin init-fs`).
     static let topLevelDirectories: [(String, mode_t)] = [
@@ -37,6 +41,11 @@ public final class Sysroot: @unchecked Sendable {
         }
         do { dir = try openDirectory(path: p) } catch {
             throw ArborError.notFound("sysroot \(path) cannot be opened: \(error)")
+        }
+        if p == "/sysroot", let root = try? openDirectory(path: "/"), (try? root.statIfExists("boot/loader")) ?? nil != nil {
+            bootParent = root
+        } else {
+            bootParent = dir
         }
         guard let st = try dir.statIfExists("ostree"), fileType(st) == S_IFDIR else {
             throw ArborError.invalidArgument("\(path) is not a sysroot (no ostree/ directory; see 'arbor admin init-fs')")

@@ -12,10 +12,10 @@
 #       upgrade to v3 again is refused
 #   S5  v4 (3 tries), a manual menu choice of v2          v2 boots, v4's counter untouched; then v4
 #   S3' v5 whose health check fails (3 tries)             v5 x3 (rebooted by bless-boot), then v4
-#   S3" v6 that hangs (2 tries, the watchdog)             v6 x2, then v4
+#   S3" v6 that hangs (3 tries, the watchdog)             v6 x3, then v4
 #   S8  v7 (3 tries), kargs --append on the counted entry counter kept, one entry, new argument
-#   K   kills: the loader killed after its rename; qemu killed in the initramfs, after
-#       prepare-root and during bless-boot; host upgrades killed before and after the switch.
+#   K   kills: the loader killed after its rename; qemu killed during prepare-root, during the
+#       health check and during bless-boot; host upgrades killed before and after the switch.
 #       Each next boot yields the old or the new version and every entry is counted or good.
 # Needs root; installs what is missing. Environment: see lib.sh (ARBOR_BIN_DIR skips the build).
 set -euo pipefail
@@ -157,13 +157,13 @@ boot_expect "S3' ostree in the guest agrees" "$(guest_agrees)" yes
 boot_expect "S3' entries" "$(entries)" "ostree-1-demo+0-3.conf ostree-2-demo.conf"
 
 # --- S3": hangs -----------------------------------------------------------------------------------
-echo "== S3\" v6 that hangs, 2 tries (watchdog ${HANG_WATCHDOG} s)"
+echo "== S3\" v6 that hangs, 3 tries (watchdog ${HANG_WATCHDOG} s)"
 boot_commit "$img" 6 hang >/dev/null
-boot_upgrade "$img" --boot-tries=2 >/dev/null
-ARBOR_BOOT_WATCHDOG=$HANG_WATCHDOG boot_until "$img" healthy 4 >/dev/null || true
+boot_upgrade "$img" --boot-tries=3 >/dev/null
+ARBOR_BOOT_WATCHDOG=$HANG_WATCHDOG boot_until "$img" healthy 5 >/dev/null || true
 boot_expect "S3\" boots" "$(until_summary)" \
-    "6:watchdog:ostree-2-demo+1-1.conf 6:watchdog:ostree-2-demo+0-2.conf 4:healthy:ostree-1-demo.conf"
-boot_expect "S3\" entries" "$(entries)" "ostree-1-demo+0-2.conf ostree-2-demo.conf"
+    "6:watchdog:ostree-2-demo+2-1.conf 6:watchdog:ostree-2-demo+1-2.conf 6:watchdog:ostree-2-demo+0-3.conf 4:healthy:ostree-1-demo.conf"
+boot_expect "S3\" entries" "$(entries)" "ostree-1-demo+0-3.conf ostree-2-demo.conf"
 
 # --- S8: kargs on a counted entry ------------------------------------------------------------------
 echo "== S8 v7 (3 tries), kargs on the counted entry"
@@ -181,7 +181,9 @@ boot_commit "$img" 8 good >/dev/null
 boot_upgrade "$img" --boot-tries=5 >/dev/null
 boot_once "$img" --kill-after-rename >/dev/null || true
 boot_expect "K loader killed after its rename: an attempt" "$(entries)" "ostree-1-demo.conf ostree-2-demo+4-1.conf"
-for marker in INITRAMFS-START PREPARE-ROOT-DONE HEALTH-CHECK-PASSED; do
+# During prepare-root, during the health check (it runs right after BLESS-START), during
+# bless-boot's rename (right after the check passed).
+for marker in PREPARE-ROOT-START BLESS-START HEALTH-CHECK-PASSED; do
     boot_once "$img" --kill-on="$marker" >/dev/null || true
     boot_expect "K qemu killed at $marker" "$(boot_field outcome)" killed
     consistent "K after $marker"
