@@ -523,7 +523,7 @@ def between(lines, begin, end):
 # Terminal control from the firmware (SeaBIOS clears the screen): ESC c, ESC [ ... letter.
 ANSI = re.compile(r"\x1b(?:c|\[[0-9;?]*[A-Za-z])")
 
-MARKERS = ("INITRAMFS-START", "INITRAMFS-FAIL", "INITRAMFS-PANIC", "PREPARE-ROOT-START", "PREPARE-ROOT-DONE",
+MARKERS = ("INITRAMFS-START", "INITRAMFS-FAIL", "INITRAMFS-PANIC", "PREPARE-ROOT-START", "PREPARE-ROOT-SWITCH", "PREPARE-ROOT-DONE",
            "BOOTED-VERSION",
            "OSTREE-BOOTED-MARKER=yes", "USR-RO=yes", "GUEST-HANG", "GUEST-INIT-EXIT", "BLESS-START",
            "HEALTH-CHECK-PASSED", "HEALTH-CHECK-FAILED", "BLESS-DONE", "BLESS-FAILED", "ARBOR-HEALTHY",

@@ -65,6 +65,13 @@ mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run || fail "mount tmpfs on /run
 
 [ -x /usr/lib/arbor/arbor-prepare-root ] || fail "no arbor-prepare-root in the initramfs"
 echo "PREPARE-ROOT-START"
+# arbor.switch-root on the kernel command line: arbor-prepare-root does the switch itself.
+case " $(cat /proc/cmdline) " in
+    *" arbor.switch-root "* | *" arbor.switch-root=1 "*)
+        echo "PREPARE-ROOT-SWITCH"
+        exec /usr/lib/arbor/arbor-prepare-root --switch-root /sysroot
+        ;;
+esac
 /usr/lib/arbor/arbor-prepare-root /sysroot || fail "arbor-prepare-root /sysroot exited with status $?"
 echo "PREPARE-ROOT-DONE"
 

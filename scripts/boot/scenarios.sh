@@ -13,7 +13,8 @@
 #   S5  v4 (3 tries), a manual menu choice of v2          v2 boots, v4's counter untouched; then v4
 #   S3' v5 whose health check fails (3 tries)             v5 x3 (rebooted by bless-boot), then v4
 #   S3" v6 that hangs (3 tries, the watchdog)             v6 x3, then v4
-#   S8  v7 (3 tries), kargs --append on the counted entry counter kept, one entry, new argument
+#   S8  v7 (3 tries), kargs --append on the counted entry counter kept, one entry, new argument;
+#       then a boot where arbor-prepare-root --switch-root does the switch itself
 #   K   kills: the loader killed after its rename; qemu killed during prepare-root, during the
 #       health check and during bless-boot; host upgrades killed before and after the switch.
 #       Each next boot yields the old or the new version and every entry is counted or good.
@@ -174,6 +175,12 @@ boot_expect "S8 counter kept, no twin" "$(entries)" "ostree-1-demo.conf ostree-2
 healthy_boot S8 7
 boot_expect "S8 the new argument reached the kernel" "$(boot_field options | grep -c 'arbor.test=1')" 1
 boot_expect "S8 blessed" "$(entries)" "ostree-1-demo.conf ostree-2-demo.conf"
+# The initramfs hands the switch to arbor-prepare-root --switch-root (arbor.switch-root).
+boot_admin "$img" kargs --append=arbor.switch-root >/dev/null
+healthy_boot "S8 arbor-prepare-root --switch-root" 7
+boot_expect "S8 the switch was arbor-prepare-root's" \
+    "$(boot_field markers | python3 -c 'import json,sys; m=json.load(sys.stdin); print("PREPARE-ROOT-SWITCH" in m, "PREPARE-ROOT-DONE" in m)')" "True False"
+boot_admin "$img" kargs --delete=arbor.switch-root >/dev/null
 
 # --- K: kills ---------------------------------------------------------------------------------------
 echo "== K kills (v8, 5 tries)"
