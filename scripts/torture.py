@@ -297,7 +297,7 @@ class SysrootChecker:
         code, out, err = self.r.run([self.r.arbor, 'admin', 'status', '--sysroot=' + s, '--json'])
         if code != 0:
             raise Violation('arbor admin status failed: %s' % err.strip()[-400:])
-        anames = ['%s %s' % (d.get('stateroot'), d.get('name')) for d in json.loads(out)]
+        anames = ['%s %s' % (d.get('stateroot'), d.get('name')) for d in json.loads(out)['deployments']]
         if anames != onames:
             raise Violation('arbor and ostree admin status disagree: %s vs %s' % (anames, onames))
         return anames

@@ -46,6 +46,10 @@ public struct BootAssessmentStatus: Sendable {
     public var counter: BootCounter?
     /// Whether it was a fallback from a default that failed to boot.
     public var fallback: Bool
+    /// Whether a reboot moves on after a failed boot: the entry is counted, and either has tries
+    /// left or another entry is not bad (so the boot loader starts that one). Otherwise the same
+    /// entry would boot again, for ever.
+    public var rebootMovesOn: Bool
 }
 
 extension SysrootState {
@@ -67,8 +71,10 @@ extension Sysroot {
     public func bootAssessment() throws -> BootAssessmentStatus {
         let state = try load()
         let booted = try requireBooted(state)
+        let others = state.deployments.contains { !$0.sameCheckout(booted) && $0.bootAssessment != .bad }
+        let movesOn = booted.bootCounter.map { $0.left > 0 || others } ?? false
         return BootAssessmentStatus(deployment: booted, entry: booted.entryFileName ?? "", assessment: booted.bootAssessment,
-                                    counter: booted.bootCounter, fallback: state.isFallback(booted: booted))
+                                    counter: booted.bootCounter, fallback: state.isFallback(booted: booted), rebootMovesOn: movesOn)
     }
 
     /// Marks the booted deployment's entry good or bad (see the file comment).

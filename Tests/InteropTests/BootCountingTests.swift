@@ -279,13 +279,32 @@ final class BootCountingTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "a descendant of the check outlived it")
         // A failing check on an entry that is not on trial must not reboot (it would boot again, for ever).
         try "#!/bin/sh\nexit 1\n".write(toFile: "\(health)/10-daemon", atomically: false, encoding: .utf8)
+        // Unprivileged, with an empty /run (no systemd to ask), so that a decision to reboot
+        // shows as reboot(2) refused instead of rebooting the test machine.
+        func failedCheck(_ dir: String) throws -> RunResult {
+            try InteropTests.run("unshare", ["-m", "sh", "-c", "mount -t tmpfs none /run && exec \"$@\"", "sh",
+                                             "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", arborBinary, "admin", "bless-boot", "good",
+                                             "--sysroot=\(s)", "--health-dir=\(health)", "--on-failure=reboot"], env: ["ARBOR_TEST_ROOT": dir])
+        }
         for dir in [v1, v2] {
-            // Unprivileged, so that a wrong decision cannot reboot the test machine.
-            let r = try InteropTests.run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", arborBinary, "admin", "bless-boot", "good",
-                                                     "--sysroot=\(s)", "--health-dir=\(health)", "--on-failure=reboot"], env: ["ARBOR_TEST_ROOT": dir])
+            let r = try failedCheck(dir)
             XCTAssertEqual(r.status, 1)
             XCTAssertTrue(r.stderr.contains("not rebooting"), r.stderr)
         }
+        // On trial, and on its last try with another entry to fall back to: reboot.
+        let e = "\(s)/boot/loader/entries"
+        try FileManager.default.moveItem(atPath: "\(e)/ostree-2-testos.conf", toPath: "\(e)/ostree-2-testos+1-2.conf")
+        for name in ["ostree-2-testos+1-2.conf", "ostree-2-testos+0-3.conf"] {
+            if !FileManager.default.fileExists(atPath: "\(e)/\(name)") {
+                try FileManager.default.moveItem(atPath: "\(e)/ostree-2-testos+1-2.conf", toPath: "\(e)/\(name)")
+            }
+            let r = try failedCheck(v2)
+            XCTAssertEqual(r.status, 1)
+            XCTAssertTrue(r.stderr.contains("rebooting") && r.stderr.contains("reboot: Operation not permitted"), "\(name): \(r.stderr)")
+        }
+        // The last entry that is not bad: no reboot.
+        try FileManager.default.moveItem(atPath: "\(e)/ostree-1-testos.conf", toPath: "\(e)/ostree-1-testos+0-1.conf")
+        XCTAssertTrue(try failedCheck(v2).stderr.contains("not rebooting"))
     }
 
     /// Deploying while the fallback is still on trial keeps the last deployment that booted well.

@@ -85,11 +85,11 @@ struct AdminBlessBootCommand: ParsableCommand {
                 case .reboot:
                     // The counter already went down when the boot loader chose this entry, so a
                     // reboot is the next attempt, or the fallback once no tries are left. An
-                    // entry that is not on trial (good, bad, or a fallback) would boot again:
-                    // rebooting would loop for ever.
+                    // uncounted entry (or the last one not bad) would boot again: rebooting
+                    // would loop for ever.
                     let s = try sysroot.bootAssessment()
-                    guard s.assessment == .indeterminate && !s.fallback else {
-                        throw ArborError.invalidArgument("health check failed: \(failed); not rebooting: the booted entry \(s.entry) is \(s.fallback ? "a fallback" : s.assessment.rawValue), so the boot loader would start it again")
+                    guard s.rebootMovesOn else {
+                        throw ArborError.invalidArgument("health check failed: \(failed); not rebooting: the boot loader would start \(s.entry) again")
                     }
                     warn("health check failed: \(failed); rebooting")
                     throw Reboot.now()
