@@ -13,6 +13,7 @@
 #   S5  v4 (3 tries), a manual menu choice of v2          v2 boots, v4's counter untouched; then v4
 #   S3' v5 whose health check fails (3 tries)             v5 x3 (rebooted by bless-boot), then v4
 #   S3" v6 that hangs (3 tries, the watchdog)             v6 x3, then v4
+#   S3'" v6b whose initramfs panics before the root mount v6b x3, then v4
 #   S8  v7 (3 tries), kargs --append on the counted entry counter kept, one entry, new argument;
 #       then a boot where arbor-prepare-root --switch-root does the switch itself
 #   K   kills: the loader killed after its rename; qemu killed during prepare-root, during the
@@ -165,6 +166,15 @@ ARBOR_BOOT_WATCHDOG=$HANG_WATCHDOG boot_until "$img" healthy 5 >/dev/null || tru
 boot_expect "S3\" boots" "$(until_summary)" \
     "6:watchdog:ostree-2-demo+2-1.conf 6:watchdog:ostree-2-demo+1-2.conf 6:watchdog:ostree-2-demo+0-3.conf 4:healthy:ostree-1-demo.conf"
 boot_expect "S3\" entries" "$(entries)" "ostree-1-demo+0-3.conf ostree-2-demo.conf"
+
+# --- S3'": the initramfs panics before the root is mounted --------------------------------------
+echo "== S3'\" v6b whose initramfs panics, 3 tries"
+boot_commit "$img" 6b initramfs-panic >/dev/null
+boot_upgrade "$img" --boot-tries=3 >/dev/null
+boot_until "$img" healthy 5 >/dev/null || true
+boot_expect "S3'\" boots" "$(until_summary)" \
+    "None:kernel-panic:ostree-2-demo+2-1.conf None:kernel-panic:ostree-2-demo+1-2.conf None:kernel-panic:ostree-2-demo+0-3.conf 4:healthy:ostree-1-demo.conf"
+boot_expect "S3'\" entries" "$(entries)" "ostree-1-demo+0-3.conf ostree-2-demo.conf"
 
 # --- S8: kargs on a counted entry ------------------------------------------------------------------
 echo "== S8 v7 (3 tries), kargs on the counted entry"

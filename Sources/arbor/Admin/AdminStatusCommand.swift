@@ -39,6 +39,10 @@ struct AdminStatusCommand: ParsableCommand {
             if let n = status.nextBoot {
                 print("Next boot: \(n.stateroot) \(n.name)" + (status.defaultFailed ? " (the default's entry is bad)" : ""))
             }
+            if !status.failedCommits.isEmpty {
+                // Upgrades refuse these unless --allow-failed.
+                print("Failed to boot here: " + status.failedCommits.map { "\($0.stateroot) \($0.failure.checksum.hex.prefix(12))" }.joined(separator: ", "))
+            }
         }
         for s in list {
             let d = s.deployment
