@@ -165,7 +165,7 @@ final class BootCountingTests: XCTestCase {
         try bump(s, "ostree-2-testos+3.conf", "ostree-2-testos+1-2.conf")
         try assertToolsAgree(s, count: 2)
         _ = try commit(s, demo10, version: "3", timestamp: 1_700_000_003)
-        try ostreeOK("admin", "deploy", "--sysroot=\(s)", "--retain", "testos/stable")
+        try ostreeOK("admin", "deploy", "--sysroot=\(s)", "--os=\(testStateroot)", "--retain", "testos/stable")
         XCTAssertEqual(try entryNames(s), ["ostree-1-testos.conf", "ostree-2-testos.conf", "ostree-3-testos.conf"])
         try assertToolsAgree(s, count: 3)
     }
