@@ -66,25 +66,29 @@ public struct BootEntry: Sendable, Equatable {
 
 /// Kernel arguments as a list, in order; `ostree=` is kept in its place.
 public enum KernelArgs {
-    /// Splits an `options` line on spaces outside double quotes.
+    /// Splits an `options` line on spaces and tabs outside double quotes, by byte as the kernel
+    /// does: as Characters, a space followed by a combining mark is one Character and would not
+    /// split (found by fuzzing).
     public static func split(_ options: String) -> [String] {
         var out: [String] = []
-        var cur = "", quoted = false
-        for c in options {
-            if c == "\"" { quoted.toggle() }
-            if (c == " " || c == "\t") && !quoted {
-                if !cur.isEmpty { out.append(cur); cur = "" }
+        var cur: [UInt8] = [], quoted = false
+        for b in options.utf8 {
+            if b == UInt8(ascii: "\"") { quoted.toggle() }
+            if (b == UInt8(ascii: " ") || b == UInt8(ascii: "\t")) && !quoted {
+                if !cur.isEmpty { out.append(String(decoding: cur, as: UTF8.self)); cur = [] }
             } else {
-                cur.append(c)
+                cur.append(b)
             }
         }
-        if !cur.isEmpty { out.append(cur) }
+        if !cur.isEmpty { out.append(String(decoding: cur, as: UTF8.self)) }
         return out
     }
 
     /// The key of an argument (`root` for `root=LABEL=x`).
     public static func key(_ arg: String) -> String {
-        arg.firstIndex(of: "=").map { String(arg[..<$0]) } ?? arg
+        // By byte: `=` followed by a combining mark is one Character, which the kernel still splits at.
+        let bytes = arg.utf8
+        return bytes.firstIndex(of: UInt8(ascii: "=")).map { String(decoding: bytes[..<$0], as: UTF8.self) } ?? arg
     }
 
     /// Replaces every argument with the same key as each of `args` (the first in place), or appends it, as `ostree admin deploy --karg` does.

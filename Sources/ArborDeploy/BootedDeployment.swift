@@ -27,12 +27,15 @@ extension Sysroot {
 
     /// Device and inode of the booted deployment directory, when this sysroot is the running system's.
     private func bootedIdentity() -> (UInt64, UInt64)? {
-        // Tests of a sandbox sysroot name a directory that stands in for `/`.
+        #if DEBUG
+        // Tests of a sandbox sysroot name a directory that stands in for `/` (debug builds only:
+        // a release binary's idea of what is booted cannot be steered from the environment).
         if let env = getenv("ARBOR_TEST_ROOT") {
             var st = Glibc.stat()
             guard stat(env, &st) == 0 else { return nil }
             return (UInt64(st.st_dev), UInt64(st.st_ino))
         }
+        #endif
         guard isRunningSystem || path == "/" || path == "/sysroot" else { return nil }
         if let marker = Self.readBootedMarker(), let v = marker.lookup("backing-root-device-inode"),
            case let .tuple(t) = v, t.count == 2, let dev = t[0].uint64Value, let ino = t[1].uint64Value {

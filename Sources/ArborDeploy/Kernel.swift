@@ -60,8 +60,13 @@ public struct KernelLayout: Sendable {
     func checkSpace(boot: FileDescriptor, stateroot: String) throws {
         if (try? boot.openDirectoryPathIfExists("ostree/\(bootDirectoryName(stateroot: stateroot))")) != nil { return }
         var free: UInt64
-        if let env = getenv("ARBOR_TEST_BOOT_FREE_BYTES"), let n = UInt64(String(cString: env)) {
-            free = n  // lets tests simulate a full /boot
+        #if DEBUG
+        let simulated = getenv("ARBOR_TEST_BOOT_FREE_BYTES").flatMap { UInt64(String(cString: $0)) }  // a full /boot, in tests
+        #else
+        let simulated: UInt64? = nil
+        #endif
+        if let n = simulated {
+            free = n
         } else {
             var vfs = statvfs()
             guard fstatvfs(boot.raw, &vfs) == 0 else { throw ArborError.errno("statvfs", boot.path) }

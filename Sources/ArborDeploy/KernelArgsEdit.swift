@@ -55,14 +55,14 @@ extension KernelArgs {
                 args.append(a)
             case let .delete(a):
                 try validate(a)
-                let exact = a.contains("=")
+                let exact = a.utf8.contains(UInt8(ascii: "="))
                 let before = args.count
                 args.removeAll { exact ? $0 == a : key($0) == a }
                 if args.count == before { throw ArborError.notFound("kernel argument \(a) is not set") }
             case let .replace(a):
                 try validate(a)
                 let count = args.filter { key($0) == key(a) }.count
-                guard a.contains("="), count > 0 else {
+                guard a.utf8.contains(UInt8(ascii: "=")), count > 0 else {
                     throw ArborError.notFound("kernel argument \(key(a)) is not set; use --append to add it")
                 }
                 guard count == 1 else {

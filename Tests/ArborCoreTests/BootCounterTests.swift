@@ -34,4 +34,15 @@ final class BootCounterTests: XCTestCase {
         XCTAssertThrowsError(try BootCounter.validateTries(-1, source: "x"))
         XCTAssertEqual(try BootCounter.validateTries(5, source: "x"), 5)
     }
+
+    /// Found by fuzz_boot_entry: Characters merge a space or `=` with a following combining mark,
+    /// which the kernel (reading bytes) still splits at.
+    func testKernelArgumentsAreSplitByByteAsTheKernelDoes() {
+        XCTAssertEqual(KernelArgs.split("root=/dev/x \u{31B}emo ostree=/o"), ["root=/dev/x", "\u{31B}emo", "ostree=/o"])
+        XCTAssertEqual(KernelArgs.key("ostree=\u{301}/x"), "ostree")
+        XCTAssertThrowsError(try KernelArgs.validate("ostree=\u{301}/x"))
+        XCTAssertThrowsError(try KernelArgs.validate("\"ostree=/x\""))
+        XCTAssertNoThrow(try KernelArgs.validate("\u{31B}emo"))
+        XCTAssertEqual(try KernelArgs.applying([.delete("quiet=\u{301}")], to: ["quiet=\u{301}", "rw"]), ["rw"])
+    }
 }

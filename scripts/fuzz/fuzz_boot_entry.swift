@@ -23,15 +23,19 @@ public func fuzzOne(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
             check(BootCounter.parse(fileName: BootCounter.fileName(base: base, counter: c.bumped))?.counter == c.bumped, "bumped name")
         }
     }
-    // An entry reads back as what it writes.
+    // What an entry writes (keys in ostree's order) reads back and writes again unchanged.
     let entry = BootEntry(text: lines.dropFirst().joined(separator: "\n"))
-    check(BootEntry(text: entry.text) == entry, "entry text does not round-trip")
+    check(BootEntry(text: entry.text).text == entry.text, "entry text does not round-trip")
+    for f in entry.fields { check(!f.key.contains("\n") && !f.value.contains("\n"), "a field holds a line break") }
     // An argument that passes validation is exactly one argument, and never ostree=.
     for arg in lines.dropFirst() {
         guard (try? KernelArgs.validate(arg)) != nil else { continue }
         let split = KernelArgs.split("root=/dev/x " + arg + " ostree=/ostree/boot.0/os/0/0")
         check(split.count == 3 && split[1] == arg, "a valid argument splits into others: \(arg.debugDescription) -> \(split)")
         check(split.filter { KernelArgs.key($0) == "ostree" }.count == 1, "a valid argument adds an ostree=")
+        // The kernel's view: the parameter name is the bytes before the first `=`, quotes dropped.
+        let name = Array(arg.utf8.prefix { $0 != UInt8(ascii: "=") }).filter { $0 != UInt8(ascii: "\"") }
+        check(name != Array("ostree".utf8), "a valid argument is ostree= to the kernel: \(arg.debugDescription)")
     }
     return 0
 }
