@@ -21,8 +21,11 @@ public struct BootEntry: Sendable, Equatable {
         for raw in text.utf8.split(separator: UInt8(ascii: "\n")) {
             let line = String(Substring(raw)).trimmingSpaces
             if line.isEmpty || line.hasPrefix("#") { continue }
-            if let sp = line.firstIndex(where: { $0 == " " || $0 == "\t" }) {
-                fields.append((String(line[..<sp]), String(line[sp...]).trimmingSpaces))
+            // The key ends at the first space or tab byte (a space followed by a combining mark
+            // is one Character, but the boot loader reads bytes).
+            let bytes = line.utf8
+            if let sp = bytes.firstIndex(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) {
+                fields.append((String(decoding: bytes[..<sp], as: UTF8.self), String(decoding: bytes[sp...], as: UTF8.self).trimmingSpaces))
             } else {
                 fields.append((line, ""))
             }

@@ -45,4 +45,10 @@ final class BootCounterTests: XCTestCase {
         XCTAssertNoThrow(try KernelArgs.validate("\u{31B}emo"))
         XCTAssertEqual(try KernelArgs.applying([.delete("quiet=\u{301}")], to: ["quiet=\u{301}", "rw"]), ["rw"])
     }
+
+    func testEntryKeysEndAtTheFirstSpaceByte() {
+        let e = BootEntry(text: "options \u{301}root=/dev/x ostree=/o\nversion\t2\n")
+        XCTAssertEqual(e["options"], "\u{301}root=/dev/x ostree=/o")
+        XCTAssertEqual(e["version"], "2")
+    }
 }
