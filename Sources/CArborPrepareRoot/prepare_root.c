@@ -12,3 +12,7 @@ int arbor_pivot_root(const char *new_root, const char *put_old) {
 int arbor_reboot_autoboot(void) {
     return reboot(RB_AUTOBOOT);
 }
+
+int arbor_reboot_power_off(void) {
+    return reboot(RB_POWER_OFF);
+}

@@ -4,9 +4,11 @@
 //     ostree/boot.N -> boot.N.M
 //     ostree/boot.N.M/OS/BOOTCSUM/SERIAL -> ../../../deploy/OS/deploy/CSUM.SERIAL
 //
-// is walked one component at a time with lstat/readlink, as if SYSROOT were `/` for it alone:
-// `..` may never climb above SYSROOT, absolute link targets are refused (bootlinks are always
-// relative), and at most 40 links are followed (the kernel's limit), so a loop ends at once.
+// is walked by PathWalk, one component at a time on raw bytes, as if SYSROOT were `/` for it
+// alone: `..` may never climb above SYSROOT, absolute link targets are refused (bootlinks are
+// always relative), and at most 40 links are followed. Link targets may hold any bytes; only
+// the deployment the walk ends at must be valid UTF-8 (ostree's names are ASCII), because it is
+// mounted and reported as text from then on.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,10 +29,8 @@ struct ResolvedDeployment {
 
 /// Resolution of `ostree=` bootlinks within a sysroot.
 enum Bootlink {
-    /// The most symbolic links followed for one resolution (Linux's MAXSYMLINKS).
-    static let maxLinks = 40
-
-    /// `sysroot` joined with the components `parts` (sysroot `/` gives `/a/b`).
+    /// `sysroot` joined with the components `parts` (sysroot `/` gives `/a/b`), for fixed
+    /// ASCII names.
     static func join(_ sysroot: String, _ parts: [String]) -> String {
         let tail = parts.joined(separator: "/")
         if sysroot == "/" { return "/" + tail }
@@ -39,72 +39,58 @@ enum Bootlink {
 
     /// Resolves `target` (the ostree= value) inside the canonical directory `sysroot`.
     static func resolve(sysroot: String, target: String) throws -> ResolvedDeployment {
+        let root = Array(sysroot.utf8)
+        let value = Array(target.utf8)
         // As ostree: the named path itself must be a symbolic link.
-        let named = join(sysroot, split(target))
-        guard let first = FileSystem.lstatIfPresent(named) else {
-            throw PrepareRootError.targetMissing(path: named, errno: errno)
+        let named = BytePath.join(root, BytePath.split(value))
+        guard let first = BytePath.lstat(named) else {
+            throw PrepareRootError.targetMissing(path: Shown.bytes(named), errno: errno)
         }
-        guard FileSystem.isSymlink(first) else { throw PrepareRootError.targetNotSymlink(path: named) }
+        guard FileSystem.isSymlink(first) else { throw PrepareRootError.targetNotSymlink(path: Shown.bytes(named)) }
 
-        // `pending` is a stack: the next component to look at is last.
-        var pending = Array(split(target).reversed())
-        var resolved: [String] = []
-        var links = 0
-        // The last link read, named in the error when a `..` climbs out.
-        var lastLink = (path: named, target: target)
-        while let component = pending.popLast() {
-            if component == "." { continue }
-            if component == ".." {
-                guard !resolved.isEmpty else {
-                    throw PrepareRootError.bootlinkEscapes(path: lastLink.path, target: lastLink.target)
-                }
-                resolved.removeLast()
-                continue
+        let resolved: PathWalk.Resolved
+        do {
+            resolved = try PathWalk.resolve(root: root, path: value, escapes: .refuse)
+        } catch {
+            switch error {
+            case .missing(let path, let code):
+                throw PrepareRootError.bootlinkBroken(path: Shown.bytes(path), errno: code)
+            case .notDirectory(let path):
+                throw PrepareRootError.bootlinkBroken(path: Shown.bytes(path), errno: ENOTDIR)
+            case .escapes(let link, let linkTarget):
+                throw PrepareRootError.bootlinkEscapes(path: Shown.bytes(link), target: Shown.bytes(linkTarget))
+            case .tooManyLinks:
+                throw PrepareRootError.tooManySymlinks(path: Shown.bytes(named))
             }
-            let path = join(sysroot, resolved + [component])
-            guard let info = FileSystem.lstatIfPresent(path) else {
-                throw PrepareRootError.bootlinkBroken(path: path, errno: errno)
-            }
-            if FileSystem.isSymlink(info) {
-                links += 1
-                guard links <= maxLinks else { throw PrepareRootError.tooManySymlinks(path: named) }
-                let linkTarget = try FileSystem.readlink(path)
-                guard !linkTarget.isEmpty else { throw PrepareRootError.bootlinkBroken(path: path, errno: ENOENT) }
-                guard !linkTarget.hasPrefix("/") else {
-                    throw PrepareRootError.bootlinkEscapes(path: path, target: linkTarget)
-                }
-                // A `..` that climbs above the sysroot is caught when it is reached.
-                lastLink = (path, linkTarget)
-                pending.append(contentsOf: split(linkTarget).reversed())
-                continue
-            }
-            if !FileSystem.isDirectory(info) && !pending.isEmpty {
-                throw PrepareRootError.bootlinkBroken(path: path, errno: ENOTDIR)
-            }
-            resolved.append(component)
         }
-        return try deployment(sysroot: sysroot, components: resolved)
+        return try deployment(sysroot: sysroot, resolved: resolved)
     }
 
     /// Checks that a resolved path is a deployment, `ostree/deploy/OS/deploy/NAME` holding `usr/`.
-    static func deployment(sysroot: String, components: [String]) throws -> ResolvedDeployment {
-        let path = join(sysroot, components)
-        let relative = components.joined(separator: "/")
-        guard components.count == 5, components[0] == "ostree", components[1] == "deploy", components[3] == "deploy" else {
-            throw PrepareRootError.notADeployment(path: path, reason: "expected ostree/deploy/OS/deploy/CHECKSUM.SERIAL, found '\(relative)'")
+    static func deployment(sysroot: String, resolved: PathWalk.Resolved) throws -> ResolvedDeployment {
+        let components = resolved.components
+        let relativeBytes = BytePath.join([], components)
+        let shownPath = Shown.bytes(resolved.path)
+        let ostree = Array("ostree".utf8), deploy = Array("deploy".utf8)
+        guard components.count == 5, components[0] == ostree, components[1] == deploy, components[3] == deploy else {
+            throw PrepareRootError.notADeployment(path: shownPath, reason: "expected ostree/deploy/OS/deploy/CHECKSUM.SERIAL, found '\(Shown.bytes(relativeBytes))'")
         }
-        guard let info = FileSystem.lstatIfPresent(path), FileSystem.isDirectory(info) else {
+        guard let relative = BytePath.text(relativeBytes) else {
+            throw PrepareRootError.notADeployment(path: shownPath, reason: "its path is not valid UTF-8")
+        }
+        let path = join(sysroot, [relative])
+        let info = resolved.info
+        guard FileSystem.isDirectory(info) else {
             throw PrepareRootError.notADeployment(path: path, reason: "not a directory")
         }
         guard FileSystem.isRealDirectory(path + "/usr") else {
             throw PrepareRootError.notADeployment(path: path, reason: "no usr/ directory")
         }
-        return ResolvedDeployment(relativePath: relative, path: path, stateroot: join(sysroot, Array(components[0..<3])),
+        // A prefix of `relative`, cut at a `/`, so valid UTF-8 as well.
+        guard let stateroot = BytePath.text(BytePath.join(Array(sysroot.utf8), Array(components[0..<3]))) else {
+            throw PrepareRootError.notADeployment(path: path, reason: "its stateroot path is not valid UTF-8")
+        }
+        return ResolvedDeployment(relativePath: relative, path: path, stateroot: stateroot,
                                   device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
-    }
-
-    /// The non-empty components of a path (`a//b/` gives `a`, `b`).
-    static func split(_ path: String) -> [String] {
-        return path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
     }
 }

@@ -1,6 +1,7 @@
 // Thin, throwing wrappers over the system calls arbor-prepare-root makes, so that each failure
-// becomes one PrepareRootError naming the step and the path. Paths are plain strings: this runs
-// once at boot over a handful of paths, and every one is checked before it is used.
+// becomes one PrepareRootError naming the step and the path. Paths here are plain strings: fixed
+// names joined to the canonical sysroot and the resolved deployment. Paths walked component by
+// component, or read from links, are bytes (BytePath, PathWalk).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,47 +40,56 @@ enum FileSystem {
         return info.st_dev != parent.st_dev || info.st_ino == parent.st_ino
     }
 
-    /// readlink(2), the whole target.
-    static func readlink(_ path: String) throws -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = buffer.withUnsafeMutableBufferPointer { space -> Int in
-            guard let base = space.baseAddress else { return -1 }
-            return Glibc.readlink(path, base, space.count - 1)
-        }
-        guard n >= 0 else { throw PrepareRootError.bootlinkBroken(path: path, errno: errno) }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// realpath(3) of an existing directory.
+    /// realpath(3) of an existing directory, which must be valid UTF-8 (it is used as text from
+    /// here on, and a String would silently replace other bytes).
     static func canonicalDirectory(_ path: String) throws -> String {
-        guard let resolved = realpath(path, nil) else { throw PrepareRootError.sysrootUnusable(path: path, errno: errno) }
+        guard let resolved = realpath(path, nil) else {
+            throw PrepareRootError.sysrootUnusable(path: path, reason: PrepareRootError.describe(errno))
+        }
         defer { free(resolved) }
-        let text = String(cString: resolved)
-        guard let info = statIfPresent(text), isDirectory(info) else { throw PrepareRootError.sysrootUnusable(path: path, errno: ENOTDIR) }
+        let bytes = Array(UnsafeRawBufferPointer(start: resolved, count: strlen(resolved)))
+        guard let text = BytePath.text(bytes) else {
+            throw PrepareRootError.sysrootUnusable(path: Shown.bytes(bytes), reason: "its canonical path is not valid UTF-8")
+        }
+        guard let info = statIfPresent(text), isDirectory(info) else {
+            throw PrepareRootError.sysrootUnusable(path: path, reason: PrepareRootError.describe(ENOTDIR))
+        }
         return text
     }
 
-    /// Reads a whole file, at most `limit` bytes.
-    static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
-        guard fd >= 0 else { throw PrepareRootError.commandLineUnreadable(path: path, errno: errno) }
+    /// Reads a whole regular file of at most `limit` bytes; nil when it does not exist. The
+    /// type is checked before the open (stat, or lstat with `followLinks` false), so a FIFO, a
+    /// device or a socket is never opened, and again on the open descriptor (fstat), which is
+    /// opened O_NONBLOCK (and O_NOFOLLOW without `followLinks`) so that nothing can block it.
+    /// `what` names the file in errors ("the kernel command line", "the configuration").
+    static func readRegularFile(_ path: String, what: String, limit: Int, followLinks: Bool) throws -> [UInt8]? {
+        var info = stat()
+        let found = followLinks ? stat(path, &info) : lstat(path, &info)
+        guard found == 0 else {
+            if errno == ENOENT { return nil }
+            throw PrepareRootError.unreadable(what: what, path: path, errno: errno)
+        }
+        guard isRegular(info) else { throw PrepareRootError.notRegularFile(what: what, path: path) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
+        guard fd >= 0 else { throw PrepareRootError.unreadable(what: what, path: path, errno: errno) }
         defer { close(fd) }
+        guard fstat(fd, &info) == 0 else { throw PrepareRootError.unreadable(what: what, path: path, errno: errno) }
+        guard isRegular(info) else { throw PrepareRootError.notRegularFile(what: what, path: path) }
         var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while data.count < limit {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, limit - data.count)) }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw PrepareRootError.commandLineUnreadable(path: path, errno: errno) }
+            guard n >= 0 else { throw PrepareRootError.unreadable(what: what, path: path, errno: errno) }
             if n == 0 { break }
+            guard data.count + n <= limit else { throw PrepareRootError.tooLarge(what: what, path: path, limit: limit) }
             data.append(contentsOf: chunk[0..<n])
         }
         return data
     }
 
-    /// Reads a small configuration file; nil when it does not exist or cannot be read.
-    static func readConfig(_ path: String) -> [UInt8]? {
-        return try? readFile(path, limit: 1 << 20)
-    }
+    /// Whether a mode is a regular file's.
+    static func isRegular(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFREG }
 
     /// mount(2) with optional source, type and data, as the step named `what`.
     static func mount(_ source: String?, _ target: String, type: String? = nil, flags: UInt, data: String? = nil, what: String) throws {

@@ -9,7 +9,7 @@ import Glibc
 /// Reading and splitting the kernel command line, and finding `ostree=` in it.
 enum KernelCommandLine {
     /// The longest command line read: far above any architecture's COMMAND_LINE_SIZE, so a
-    /// stray huge file cannot exhaust the initramfs's memory.
+    /// stray huge file cannot exhaust the initramfs's memory; a longer file is an error.
     static let maxLength = 1 << 20
 
     /// One argument: its parameter name and, after the first `=`, its value.
@@ -81,7 +81,7 @@ enum KernelCommandLine {
               let value = argument.value else {
             throw PrepareRootError.noOstreeArgument
         }
-        let shown = String(decoding: value, as: UTF8.self)
+        let shown = Shown.bytes(value)
         guard !value.isEmpty else {
             throw PrepareRootError.invalidOstreeArgument(value: shown, reason: "empty")
         }
@@ -90,10 +90,12 @@ enum KernelCommandLine {
         if value.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "\"") }) {
             throw PrepareRootError.invalidOstreeArgument(value: shown, reason: "contains a quote or a control character")
         }
-        guard let text = String(validatingUTF8: value.map { CChar(bitPattern: $0) } + [0]) else {
+        guard let text = BytePath.text(value) else {
             throw PrepareRootError.invalidOstreeArgument(value: shown, reason: "not valid UTF-8")
         }
-        guard text.hasPrefix("/") else {
+        // The byte, not String.hasPrefix: that compares grapheme clusters, and `/` followed by a
+        // combining mark is not the Character "/".
+        guard BytePath.isAbsolute(value) else {
             throw PrepareRootError.invalidOstreeArgument(value: shown, reason: "not an absolute path")
         }
         return text
@@ -107,12 +109,20 @@ extension KernelCommandLine {
     static func load(path: String, isProc: Bool) throws -> [UInt8] {
         var mountedProc = false
         if isProc && FileSystem.statIfPresent(path) == nil {
-            guard errno == ENOENT else { throw PrepareRootError.commandLineUnreadable(path: path, errno: errno) }
+            guard errno == ENOENT else { throw PrepareRootError.unreadable(what: what, path: path, errno: errno) }
             try FileSystem.makeDirectory("/proc", mode: 0o555)
             try FileSystem.mount("proc", "/proc", type: "proc", flags: UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), what: "cannot mount proc on")
             mountedProc = true
         }
         defer { if mountedProc { _ = umount2("/proc", Int32(MNT_DETACH)) } }
-        return try FileSystem.readFile(path, limit: maxLength)
+        // Followed if a link (--cmdline-file names it on purpose), but never opened unless it is
+        // a regular file (procfs's cmdline is one), so a FIFO cannot hang the boot.
+        guard let line = try FileSystem.readRegularFile(path, what: what, limit: maxLength, followLinks: true) else {
+            throw PrepareRootError.unreadable(what: what, path: path, errno: ENOENT)
+        }
+        return line
     }
+
+    /// How errors name the file.
+    static let what = "the kernel command line"
 }

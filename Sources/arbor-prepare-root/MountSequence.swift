@@ -5,14 +5,22 @@
 //   2. bind D on itself and chdir into it (relative paths below are in D);
 //   3. readonly: R must be writable now; create /run/ostree-sysroot-ro.stamp;
 //   4. /boot: when R/boot/loader is a symlink and D/boot a directory, bind R/boot on boot;
+//      R/boot itself must be a real directory (ostree would follow a link to it anywhere,
+//      the initramfs included, and bind that on the new /boot);
 //   5. readonly: bind etc on itself, remount it (writable);
 //   6. /usr: an overlay when .usr-ovl-work exists (`unlock --hotfix`), else bind usr on
-//      itself and remount it read-only;
+//      itself and remount it read-only. The overlay needs .usr-ovl-work and .usr-ovl-upper
+//      to be real directories (links would put the writable layers anywhere), and a writable
+//      file system: ostree remounts it writable (MS_REMOUNT, which changes the superblock,
+//      so it outlives the unmount of D); here D's mount is made writable first and the
+//      superblock only when still needed, which the undo log records, to be made read-only
+//      again should this or a later step fail;
 //   7. readonly: bind ../../var (the stateroot's) on itself, remount it (writable);
 //   8. bind ../../var on var: Arbor does it unless --no-var; Debian's systemd build only when
 //      /run/ostree/initramfs-mount-var exists, which --no-var honours the same way;
 //   9. write /run/ostree-booted;
-//  10. R is not `/`: mkdir /sysroot.tmp, move D there, move R to its sysroot, move it
+//  10. R is not `/`: mkdir /sysroot.tmp (an existing one is an error, as ostree's mkdir
+//      makes it; checked before step 1), move D there, move R to its sysroot, move it
 //      (cwd) to R, rmdir /sysroot.tmp, and with readonly remount sysroot read-only;
 //      R is `/` (PID 1): pivot_root(".", "sysroot");
 //  11. make sysroot private.
@@ -84,6 +92,19 @@ struct MountSequence {
         if pid1 && !FileSystem.isRealDirectory(inDeployment("run")) {
             throw PrepareRootError.notADeployment(path: d, reason: "no run/ directory")
         }
+        let overlay = FileSystem.lstatIfPresent(inDeployment(".usr-ovl-work")) != nil
+        if overlay {
+            for name in [".usr-ovl-work", ".usr-ovl-upper"] where !FileSystem.isRealDirectory(inDeployment(name)) {
+                throw PrepareRootError.unsafeLayout(path: inDeployment(name), reason: "the /usr overlay needs a real directory here")
+            }
+        }
+        let physicalBoot = Bootlink.join(sysroot, ["boot"])
+        if let boot = FileSystem.lstatIfPresent(physicalBoot), FileSystem.isSymlink(boot) {
+            throw PrepareRootError.unsafeLayout(path: physicalBoot, reason: "a symbolic link, where /boot must be a directory")
+        }
+        if sysroot != "/" && FileSystem.lstatIfPresent(Self.temporarySysroot) != nil {
+            throw PrepareRootError.systemCall(what: "cannot create the temporary mount point", path: Self.temporarySysroot, errno: EEXIST)
+        }
 
         // 1. and 2.
         try FileSystem.mount(nil, "/", flags: UInt(MS_REC | MS_PRIVATE), what: "cannot make private")
@@ -114,10 +135,11 @@ struct MountSequence {
             if !existed { undo.record(.removeFile(stamp)) }
         }
 
-        // 4.
-        if let loader = FileSystem.lstatIfPresent(Bootlink.join(sysroot, ["boot", "loader"])), FileSystem.isSymlink(loader),
+        // 4. (R/boot is not a link: checked above.)
+        if FileSystem.isRealDirectory(physicalBoot),
+           let loader = FileSystem.lstatIfPresent(Bootlink.join(sysroot, ["boot", "loader"])), FileSystem.isSymlink(loader),
            FileSystem.isRealDirectory("boot") {
-            try FileSystem.mount(Bootlink.join(sysroot, ["boot"]), "boot", flags: UInt(MS_BIND), what: "cannot bind /boot on")
+            try FileSystem.mount(physicalBoot, "boot", flags: UInt(MS_BIND), what: "cannot bind /boot on")
             undo.record(.unmount(inDeployment("boot")))
         }
 
@@ -129,10 +151,16 @@ struct MountSequence {
         }
 
         // 6.
-        if FileSystem.lstatIfPresent(".usr-ovl-work") != nil {
+        if overlay {
+            // overlayfs refuses a read-only upper layer; ostree remounts the root writable.
             if try FileSystem.isOnReadOnlyFileSystem(".") {
-                // overlayfs refuses a read-only upper layer; ostree remounts the root writable.
+                // D's own mount first (it goes with D on failure)...
+                try FileSystem.mount(".", ".", flags: UInt(MS_BIND | MS_REMOUNT), what: "cannot remount writable (for the /usr overlay)")
+            }
+            if try FileSystem.isOnReadOnlyFileSystem(".") {
+                // ...then the file system itself, which stays writable after D is gone.
                 try FileSystem.mount(".", ".", flags: UInt(MS_REMOUNT), what: "cannot remount writable (for the /usr overlay)")
+                undo.record(.remountReadOnly(d))
             }
             try FileSystem.mount("overlay", "usr", type: "overlay", flags: 0,
                                  data: "lowerdir=usr,upperdir=.usr-ovl-upper,workdir=.usr-ovl-work", what: "cannot mount the /usr overlay on")
@@ -171,7 +199,10 @@ struct MountSequence {
             undo.commit()
         } else {
             let temporary = Self.temporarySysroot
-            if try FileSystem.makeDirectory(temporary, mode: 0o755) { undo.record(.removeDirectory(temporary)) }
+            guard mkdir(temporary, 0o755) == 0 else {
+                throw PrepareRootError.systemCall(what: "cannot create the temporary mount point", path: temporary, errno: errno)
+            }
+            undo.record(.removeDirectory(temporary))
             try FileSystem.mount(d, temporary, flags: UInt(MS_MOVE), what: "cannot move the deployment to")
             undo.record(.move(from: temporary, to: d))
             try FileSystem.mount(sysroot, "sysroot", flags: UInt(MS_MOVE), what: "cannot move \(sysroot) to")

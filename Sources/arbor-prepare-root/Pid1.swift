@@ -2,6 +2,8 @@
 // machine, which boot counting cannot recover from; so a failure prints its one line, waits
 // five seconds for the console to be read, and reboots (the boot loader then counts the
 // attempt). In a child PID namespace reboot(2) ends the namespace instead, which the tests use.
+// Should reboot(2) fail (no CAP_SYS_BOOT), it powers off; should that fail too, it says so on
+// one more line and sleeps forever: exiting would panic the kernel with no word after ours.
 #if canImport(Glibc)
 import Glibc
 import CArborPrepareRoot
@@ -12,12 +14,15 @@ enum Pid1 {
     /// Seconds between the error line and the reboot.
     static let rebootDelay: UInt32 = 5
 
-    /// After a failure as PID 1: wait, sync, reboot. Returns only if reboot(2) failed.
-    static func rebootAfterFailure() {
+    /// After a failure as PID 1: wait, sync, reboot; else power off; else sleep forever.
+    static func rebootAfterFailure() -> Never {
         sleep(rebootDelay)
         sync()
-        if arbor_reboot_autoboot() != 0 {
-            Console.log("reboot failed: \(PrepareRootError.describe(errno))")
-        }
+        _ = arbor_reboot_autoboot()
+        let rebootError = errno
+        _ = arbor_reboot_power_off()
+        let powerOffError = errno
+        Console.log("cannot reboot (\(PrepareRootError.describe(rebootError))) or power off (\(PrepareRootError.describe(powerOffError))); halted")
+        while true { sleep(3600) }
     }
 }

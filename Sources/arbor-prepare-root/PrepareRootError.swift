@@ -1,5 +1,7 @@
 // Every way arbor-prepare-root can fail, each with the one-line message printed after
-// `arbor-prepare-root: error: ` (the boot harness greps that prefix on the console).
+// `arbor-prepare-root: error: ` (the boot harness greps that prefix on the console). Every value
+// that comes from outside goes through Shown.clip, so no message grows past a few hundred bytes
+// per value, whatever the command line, the links or the configuration hold.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,14 +11,21 @@ import Glibc
 enum PrepareRootError: Error {
     /// A bad command line (unknown option, missing value, too many arguments).
     case usage(String)
-    /// The kernel command line file could not be read.
-    case commandLineUnreadable(path: String, errno: Int32)
+    /// A file arbor-prepare-root needs (`what`: the kernel command line, a configuration)
+    /// could not be read.
+    case unreadable(what: String, path: String, errno: Int32)
+    /// That file is not a regular file (a FIFO, a device...), so it is not read at all.
+    case notRegularFile(what: String, path: String)
+    /// That file is larger than anything it could legitimately be.
+    case tooLarge(what: String, path: String, limit: Int)
+    /// A configuration file that ostree would refuse to load, or a value it would refuse.
+    case invalidConfig(path: String, line: Int, reason: String)
     /// No `ostree=` argument on the kernel command line.
     case noOstreeArgument
     /// An `ostree=` value that cannot be a bootlink path (empty, control characters, quotes...).
     case invalidOstreeArgument(value: String, reason: String)
     /// The sysroot directory itself is missing or unusable.
-    case sysrootUnusable(path: String, errno: Int32)
+    case sysrootUnusable(path: String, reason: String)
     /// `SYSROOT/ostree=` does not exist.
     case targetMissing(path: String, errno: Int32)
     /// `SYSROOT/ostree=` exists but is not a symbolic link.
@@ -29,8 +38,13 @@ enum PrepareRootError: Error {
     case bootlinkBroken(path: String, errno: Int32)
     /// The bootlink resolves to something that is not a deployment directory.
     case notADeployment(path: String, reason: String)
+    /// Something in the sysroot or the deployment that ostree-prepare-root would follow or
+    /// mount is a symbolic link (or not a directory) where only a directory is legitimate.
+    case unsafeLayout(path: String, reason: String)
     /// `sysroot.readonly=true`, but the sysroot is mounted read-only already.
     case sysrootNotWritable(path: String)
+    /// The new root has no /sbin/init that can be executed.
+    case noInit(root: String, reason: String)
     /// A configuration that needs what this version does not implement (composefs).
     case unsupported(String)
     /// A system call failed; `what` says which step.
@@ -38,35 +52,46 @@ enum PrepareRootError: Error {
 
     /// The text after `arbor-prepare-root: error: `, on one line.
     var message: String {
+        let v = Shown.clip
         switch self {
         case .usage(let text):
-            return "\(text) (see --help)"
-        case .commandLineUnreadable(let path, let code):
-            return "cannot read the kernel command line \(path): \(Self.describe(code))"
+            return "\(v(text)) (see --help)"
+        case .unreadable(let what, let path, let code):
+            return "cannot read \(what) \(v(path)): \(Self.describe(code))"
+        case .notRegularFile(let what, let path):
+            return "\(what) \(v(path)) is not a regular file"
+        case .tooLarge(let what, let path, let limit):
+            return "\(what) \(v(path)) is larger than \(limit) bytes"
+        case .invalidConfig(let path, let line, let reason):
+            return line > 0 ? "\(v(path)):\(line): \(v(reason))" : "\(v(path)): \(v(reason))"
         case .noOstreeArgument:
             return "no ostree= argument on the kernel command line; expected ostree=/ostree/boot.N/..."
         case .invalidOstreeArgument(let value, let reason):
-            return "invalid ostree= argument '\(value)': \(reason)"
-        case .sysrootUnusable(let path, let code):
-            return "sysroot \(path): \(Self.describe(code))"
+            return "invalid ostree= argument '\(v(value))': \(reason)"
+        case .sysrootUnusable(let path, let reason):
+            return "sysroot \(v(path)): \(reason)"
         case .targetMissing(let path, let code):
-            return "cannot find the ostree= target \(path): \(Self.describe(code))"
+            return "cannot find the ostree= target \(v(path)): \(Self.describe(code))"
         case .targetNotSymlink(let path):
-            return "the ostree= target is not a symbolic link: \(path)"
+            return "the ostree= target is not a symbolic link: \(v(path))"
         case .bootlinkEscapes(let path, let target):
-            return "the bootlink \(path) -> \(target) leaves the sysroot"
+            return "the bootlink \(v(path)) -> \(v(target)) leaves the sysroot"
         case .tooManySymlinks(let path):
-            return "too many levels of symbolic links resolving \(path)"
+            return "too many levels of symbolic links resolving \(v(path))"
         case .bootlinkBroken(let path, let code):
-            return "cannot resolve the bootlink at \(path): \(Self.describe(code))"
+            return "cannot resolve the bootlink at \(v(path)): \(Self.describe(code))"
         case .notADeployment(let path, let reason):
-            return "the ostree= target \(path) is not a deployment: \(reason)"
+            return "the ostree= target \(v(path)) is not a deployment: \(v(reason))"
+        case .unsafeLayout(let path, let reason):
+            return "refusing \(v(path)): \(reason)"
         case .sysrootNotWritable(let path):
-            return "sysroot.readonly=true requires \(path) to be writable at this point"
+            return "sysroot.readonly=true requires \(v(path)) to be writable at this point"
+        case .noInit(let root, let reason):
+            return "no executable /sbin/init in the new root \(v(root)): \(v(reason))"
         case .unsupported(let text):
-            return text
+            return v(text)
         case .systemCall(let what, let path, let code):
-            return "\(what) \(path): \(Self.describe(code))"
+            return "\(v(what)) \(v(path)): \(Self.describe(code))"
         }
     }
 

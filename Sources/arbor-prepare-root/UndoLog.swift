@@ -1,6 +1,6 @@
-// What to take back when a step fails half-way: every mount, move, file and directory made so
-// far, undone in reverse order, so that a failed run leaves the mount table as it found it
-// (`mount --make-rprivate /` excepted: it changes propagation, not the table).
+// What to take back when a step fails half-way: every mount, move, remount, file and directory
+// made so far, undone in reverse order, so that a failed run leaves the mount table as it found
+// it (`mount --make-rprivate /` excepted: it changes propagation, not the table).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +17,9 @@ struct UndoLog {
         case removeFile(String)
         /// Remove this (empty) directory.
         case removeDirectory(String)
+        /// Make the file system mounted at this path read-only again (a remount of its
+        /// superblock, which outlives the unmount of the bind that was used to make it writable).
+        case remountReadOnly(String)
     }
 
     /// Actions in the order their steps were done.
@@ -46,6 +49,8 @@ struct UndoLog {
                 _ = unlink(path)
             case .removeDirectory(let path):
                 _ = rmdir(path)
+            case .remountReadOnly(let path):
+                _ = Glibc.mount(nil, path, nil, UInt(MS_REMOUNT) | UInt(MS_RDONLY) | UInt(MS_SILENT), nil)
             }
         }
     }

@@ -21,7 +21,15 @@
 # 4. Checks arbor-prepare-root alone: its /run/ostree-booted (GVariant a{sv}), --switch-root
 #    and PID 1 mode (in a PID namespace) up to the exec of the tree's init, and hostile inputs,
 #    each of which must give one `arbor-prepare-root: error:` line, a non-zero status, within a
-#    second, with the mount table left as it was.
+#    second, with the mount table left as it was. As PID 1: --help and --version go to init,
+#    and a failure whose reboot(2) fails never exits.
+# 5. Checks what ostree-prepare-root would get wrong or hang on: paths walked as bytes (no
+#    grapheme cluster hides a `/`; link targets need not be UTF-8), FIFOs and devices as
+#    configuration or command line, repository configs linked out of the sysroot,
+#    prepare-root.conf read as GLib reads it (CRLF, strict booleans, bad lines), links as the
+#    overlay's directories or as /boot, a read-only root made writable for the overlay and
+#    read-only again on failure, /sbin/init checked inside the new root before any move,
+#    bounded and escaped error lines, an existing /sysroot.tmp.
 #
 # Environment: ARBOR_PREPARE_ROOT (default: the debug build's), ARBOR_BIN (default: the debug
 # build's arbor), ARBOR_KEEP_WORK=1 keeps the work directory (results in out/), CI=true turns
@@ -100,18 +108,22 @@ have_init=0
 if [ -n "$CC" ]; then
     cat > "$WORK/test-init.c" <<'EOF'
 /* The test tree's /sbin/init: says it ran, with its pid, whether /run/ostree-booted exists,
- * the device and inode of /, and the mount table (mounting /proc if it is missing). */
+ * the device and inode of /, its arguments, and the mount table (mounting /proc if it is
+ * missing). */
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
-int main(void) {
+int main(int argc, char **argv) {
     struct stat root, marker;
     int has_marker = stat("/run/ostree-booted", &marker) == 0;
     if (stat("/", &root) != 0) return 2;
     if (access("/proc/self/mountinfo", R_OK) != 0) mount("proc", "/proc", "proc", 0, NULL);
     printf("ARBOR-TEST-INIT pid=%d marker=%d root=%lu:%lu\n", (int)getpid(), has_marker,
            (unsigned long)root.st_dev, (unsigned long)root.st_ino);
+    printf("ARBOR-TEST-INIT-ARGS");
+    for (int i = 1; i < argc; i++) printf(" %s", argv[i]);
+    printf("\n");
     FILE *f = fopen("/proc/self/mountinfo", "r");
     char line[4096];
     while (f && fgets(line, sizeof line, f)) printf("MOUNTINFO %s", line);
@@ -402,13 +414,46 @@ if [ "$have_init" = 1 ]; then
     echo "== arbor-prepare-root as PID 1 (a PID namespace, / = the physical root)"
     : > "$S/.arbor-test-prepare-root"
     cp "$WORK/cmdline-default" "$S/.arbor-test-cmdline"
+    # A failing PID 1 whose reboot(2) and power-off fail (no CAP_SYS_BOOT) must still not exit
+    # (the kernel would panic with no word after ours): one error line, one line saying it
+    # could not reboot, then it sleeps until killed. Started now, in the background, to run
+    # alongside the checks below. unshare ignores SIGTERM while it waits, hence SIGKILL (status
+    # 137), after which --kill-child ends the namespace.
+    n=$OUT/pid1-noreboot; mkdir -p "$n"
+    noreboot_pid=
+    if command -v setpriv >/dev/null; then
+        ( start=$(date +%s)
+          timeout -s KILL 8 setpriv --bounding-set=-sys_boot --inh-caps=-sys_boot \
+              unshare --kill-child -m -p -f --propagation private bash -c '
+                mount --bind "$S" "$S"
+                mount --bind "$ARBOR_PREPARE_ROOT" "$S/.arbor-test-prepare-root"
+                exec chroot "$S" /.arbor-test-prepare-root' >"$n/stdout" 2>"$n/stderr" <&-
+          echo $? > "$n/rc"
+          echo $(( $(date +%s) - start )) > "$n/elapsed" ) 2>/dev/null &
+        noreboot_pid=$!
+    else
+        echo "SKIP: pid1-noreboot (no setpriv to drop CAP_SYS_BOOT)"
+    fi
+    # As PID 1 exec'd by an initramfs (--switch-root), --help would exit: an error line instead,
+    # then reboot(2) (5 s: in the background too).
+    h=$OUT/pid1-switch-help; mkdir -p "$h"
+    ( timeout 20 unshare -m -p -f --propagation private bash -c '
+        mount --bind "$S" "$S"
+        mount --bind "$ARBOR_PREPARE_ROOT" "$S/.arbor-test-prepare-root"
+        exec chroot "$S" /.arbor-test-prepare-root --switch-root --help /' >"$h/stdout" 2>"$h/stderr" <&-
+      echo $? > "$h/rc" ) 2>/dev/null &
+    switch_help_pid=$!
     p=$OUT/pid1; mkdir -p "$p"
+    # The kernel passes init the words it does not know, --help and --version included: as PID
+    # 1 they go to /sbin/init (an exit would panic the kernel); only --cmdline-file=FILE and
+    # --no-var are options there.
     timeout 20 unshare -m -p -f --propagation private bash -c '
         mount --bind "$S" "$S"
         mount --bind "$ARBOR_PREPARE_ROOT" "$S/.arbor-test-prepare-root"
-        exec chroot "$S" /.arbor-test-prepare-root --cmdline-file=/.arbor-test-cmdline single' >"$p/stdout" 2>"$p/stderr"
+        exec chroot "$S" /.arbor-test-prepare-root --cmdline-file=/.arbor-test-cmdline --help -h single --version' >"$p/stdout" 2>"$p/stderr"
     echo $? > "$p/rc"
     check "pid1: the tree's init ran as PID 1 with /run/ostree-booted" grep -q "^ARBOR-TEST-INIT pid=1 marker=1 " "$p/stdout"
+    check "pid1: --help -h single --version are passed on to /sbin/init" grep -q -x "ARBOR-TEST-INIT-ARGS --help -h single --version" "$p/stdout"
     check "pid1: / is the deployment (device and inode)" grep -q " root=$deploy_ino\$" "$p/stdout"
     check "pid1: the old root is at /sysroot" init_mount "$p/stdout" /sysroot "" rw
     check "pid1: /usr is read-only" init_mount "$p/stdout" /usr "/deploy/$DEFAULT/usr" ro
@@ -431,6 +476,19 @@ if [ "$have_init" = 1 ]; then
     elapsed=$(( $(date +%s) - start ))
     check "pid1-fail: one error line" bash -c "[ \$(wc -l < '$f/stderr') = 1 ] && grep -q '^arbor-prepare-root: error: ' '$f/stderr'"
     check "pid1-fail: waits ~5 s then reboot(2) (status $rc after ${elapsed}s)" test "$rc" != 0 -a "$rc" != 124 -a "$elapsed" -ge 4 -a "$elapsed" -le 12
+
+    wait "$switch_help_pid"
+    rc=$(cat "$h/rc")
+    check "pid1-switch-help: --help is an error line, no usage text, then reboot(2) (status $rc)" bash -c \
+        "[ \$(wc -l < '$h/stderr') = 1 ] && grep -q '^arbor-prepare-root: error: --help ' '$h/stderr' && [ ! -s '$h/stdout' ] && [ '$rc' != 0 ] && [ '$rc' != 124 ]"
+    if [ -n "$noreboot_pid" ]; then
+        wait "$noreboot_pid"
+        rc=$(cat "$n/rc"); elapsed=$(cat "$n/elapsed")
+        check "pid1-noreboot: no exit when reboot(2) and power-off fail: still running at the timeout (status $rc after ${elapsed}s)" \
+            test "$rc" = 137 -a "$elapsed" -ge 7
+        check "pid1-noreboot: the error line, then one line saying it cannot reboot" bash -c \
+            "[ \$(wc -l < '$n/stderr') = 2 ] && head -1 '$n/stderr' | grep -q '^arbor-prepare-root: error: ' && tail -1 '$n/stderr' | grep -q '^arbor-prepare-root: cannot reboot (.*) or power off (.*); halted\$'"
+    fi
     rm -f "$S/.arbor-test-prepare-root" "$S/.arbor-test-cmdline"
 else
     if [ "${CI:-}" = true ]; then fail "no C compiler for the test init: --switch-root and PID 1 checks not run"
@@ -453,7 +511,10 @@ ln -s regular/x "$H/through-file"
 ln -s dir "$H/plain-dir"
 base=${ENTRY_OPTIONS[$DEFAULT]}
 good_link=$(printf '%s\n' "$base" | tr ' ' '\n' | sed -n 's/^ostree=//p')
-hostile() { # hostile NAME CMDLINE-TEXT [ARBOR_OPTIONS...]
+# hostile NAME CMDLINE-TEXT [ARBOR_OPTIONS...]: PASS when arbor-prepare-root fails with one error
+# line within a second, leaving the mounts, /sysroot.tmp (HOSTILE_KEEPS_TMP=1: one was there
+# before) and /run as they were.
+hostile() {
     local name=$1 text=$2
     shift 2
     printf '%s\n' "$text" > "$WORK/cmdline-$name"
@@ -461,11 +522,12 @@ hostile() { # hostile NAME CMDLINE-TEXT [ARBOR_OPTIONS...]
     local r=$OUT/hostile-$name rc lines ms
     rc=$(cat "$r/rc"); lines=$(wc -l < "$r/stderr"); ms=$(cat "$r/ms")
     if [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$lines" = 1 ] && grep -q '^arbor-prepare-root: error: ' "$r/stderr" &&
-       [ "$ms" -lt 1000 ] && cmp -s "$r/before" "$r/after" && [ ! -e "$r/sysroot.tmp-left" ] && [ ! -e "$r/marker" ]; then
+       [ "$ms" -lt 1000 ] && cmp -s "$r/before" "$r/after" && [ ! -e "$r/marker" ] &&
+       { [ "${HOSTILE_KEEPS_TMP:-0}" = 1 ] || [ ! -e "$r/sysroot.tmp-left" ]; }; then
         pass "hostile $name: $(cat "$r/stderr") [exit $rc, ${ms} ms, mounts unchanged]"
     else
         fail "hostile $name: exit $rc, $lines stderr lines, ${ms} ms, mounts $(cmp -s "$r/before" "$r/after" && echo unchanged || echo CHANGED):"
-        sed 's/^/    /' "$r/stderr"
+        head -c 2000 "$r/stderr" | sed 's/^/    /'
         diff "$r/before" "$r/after" | sed 's/^/    /'
     fi
 }
@@ -504,6 +566,196 @@ check "quoted \"ostree=...\" argument is found" test "$(cat "$OUT/quoted/rc")" =
 printf 'root=/dev/vda ostree="%s" ostree=/hostile/regular rw\n' "$good_link" > "$WORK/cmdline-first"
 run_case first-wins arbor "$WORK/cmdline-first" 0 0 --no-var
 check "quoted ostree=\"...\" value, first ostree= wins" test "$(cat "$OUT/first-wins/rc")" = 0
+
+# ---- the review's findings ------------------------------------------------------------------------
+echo "== paths are bytes: no grapheme cluster absorbs a /, any link target works"
+DD=$S/ostree/deploy/demo/deploy
+# Each of these would lead to a "deployment" outside the sysroot, under /mnt/fake (the work
+# directory, bound in the initramfs), if a `/` merged with its neighbour: after U+0600 (a
+# "prepend" character) or before U+0301 (a combining mark), as in Swift's Characters.
+combining=$(printf '\xcc\x81')
+prepend=$(printf 'r\xd8\x80')
+mkdir -p "$WORK/fake/deployment"/{usr,sysroot,var,etc} "$WORK/fake/$combining"/{usr,sysroot,var,etc}
+ln -s /mnt/fake/deployment/usr "$DD/$prepend"
+ln -s "../ostree/deploy/demo/deploy/$prepend/.." "$H/grapheme-prepend"
+ln -s /mnt/fake "$DD/combining"
+ln -s "../ostree/deploy/demo/deploy/combining/$combining" "$H/grapheme-combining"
+hostile grapheme-prepend "root=/dev/vda ostree=/hostile/grapheme-prepend rw" --no-var
+hostile grapheme-combining "root=/dev/vda ostree=/hostile/grapheme-combining rw" --no-var
+rm -f "$DD/$prepend" "$DD/combining"
+# A link target that is not UTF-8 is walked as the bytes it is (here to the default deployment).
+mkdir "$H/$(printf '\xff')"
+ln -s "$(printf '\xff')/../..$good_link" "$H/not-utf8"
+printf 'root=/dev/vda ostree=/hostile/not-utf8 rw\n' > "$WORK/cmdline-not-utf8"
+run_case not-utf8 arbor "$WORK/cmdline-not-utf8" 0 0 --no-var
+check "a link target that is not UTF-8 resolves, to $DEFAULT" bash -c \
+    "[ \$(cat '$OUT/not-utf8/rc') = 0 ] && grep -q ' -> ostree/deploy/demo/deploy/$DEFAULT\$' '$OUT/not-utf8/stderr'"
+
+# alone NAME REFERENCE [ARBOR_OPTIONS...]: arbor-prepare-root alone on the default entry; PASS
+# when it succeeds with one line within a second and mounts what ostree-prepare-root mounted
+# in case REFERENCE.
+alone() {
+    local name=$1 reference=$2 r=$OUT/$1
+    shift 2
+    run_case "$name" arbor "$WORK/cmdline-default" 0 0 "$@"
+    mount_table "$r" > "$r/table"
+    if [ "$(cat "$r/rc")" = 0 ] && [ "$(wc -l < "$r/stderr")" = 1 ] && [ "$(cat "$r/ms")" -lt 1000 ] &&
+       diff -u "$OUT/$reference-ostree/table" "$r/table" > "$OUT/$name.diff"; then
+        pass "$name: mounts as ostree-prepare-root in $reference [$(cat "$r/ms") ms]"
+    else
+        fail "$name: exit $(cat "$r/rc"), $(cat "$r/ms") ms, mounts against ostree-prepare-root in $reference:"
+        head -c 2000 "$r/stderr" | sed 's/^/    /'
+        sed 's/^/    /' "$OUT/$name.diff"
+    fi
+}
+
+echo "== configuration files: never a hang, never followed out of the sysroot"
+RC=$S/ostree/repo/config
+mv "$RC" "$RC.orig"
+# SYSROOT/ostree/repo/config is ignored (not read-only) unless a regular file reached inside
+# the sysroot; a relative link that stays inside is followed, as ostree 2022.7's fopen does.
+mkfifo "$RC"
+alone repo-config-fifo default-novar --no-var
+rm "$RC"
+{ cat "$RC.orig"; printf '[sysroot]\nreadonly=true\n'; } > "$WORK/outside-config"
+ln -s /mnt/outside-config "$RC"
+alone repo-config-absolute-link default-novar --no-var
+rm "$RC"
+ln -s ../../../../../../../../../../mnt/outside-config "$RC"
+alone repo-config-escaping-link default-novar --no-var
+rm "$RC"
+{ cat "$RC.orig"; printf '[sysroot]\nreadonly=true\n'; } > "$RC.inside"
+ln -s config.inside "$RC"
+alone repo-config-relative-link readonly-novar --no-var
+rm "$RC" "$RC.inside"
+mv "$RC.orig" "$RC"
+# prepare-root.conf (the initramfs's) and --cmdline-file must be regular files: an error line.
+CONF=$I/etc/ostree/prepare-root.conf
+mkdir -p "$I/etc/ostree"
+mkfifo "$CONF"
+hostile conf-fifo "$base" --no-var
+rm "$CONF"
+mknod "$WORK/char-device" c 1 3
+ln -s /mnt/char-device "$CONF"
+hostile conf-device-link "$base" --no-var
+rm "$CONF" "$WORK/char-device"
+mkfifo "$WORK/cmdline-fifo"
+hostile cmdline-fifo "$base" --cmdline-file=/mnt/cmdline-fifo
+
+echo "== prepare-root.conf read as GLib reads it"
+conf() { printf '%b' "$1" > "$CONF"; }
+conf '[sysroot]\r\nreadonly=true\r\n'
+alone conf-crlf readonly-novar --no-var
+conf '# comment\n\n[sysroot]\n  readonly = 1 \t\n[composefs]\nenabled = no\n'
+alone conf-blanks readonly-novar --no-var
+conf '[sysroot]\nreadonly=false\n'
+alone conf-false default-novar --no-var
+conf '[sysroot]\nreadonly=True\n'
+hostile conf-True "$base" --no-var
+conf '[sysroot]\nreadonly=yes\n'
+hostile conf-yes "$base" --no-var
+conf '[sysroot]\nreadonly=true\nnot a key file line\n'
+hostile conf-garbage-line "$base" --no-var
+conf 'readonly=true\n[sysroot]\n'
+hostile conf-key-before-group "$base" --no-var
+conf '[composefs]\nenabled=signed\n'
+hostile conf-composefs "$base" --no-var
+rm -rf "${I:?}/etc"
+
+echo "== links where ostree-prepare-root would mount directories"
+chattr -i "$D" 2>/dev/null
+mkdir -p "$WORK/evil-work" "$WORK/evil-upper"
+ln -s /mnt/evil-work "$D/.usr-ovl-work"
+ln -s /mnt/evil-upper "$D/.usr-ovl-upper"
+hostile overlay-links "$base" --no-var
+rm "$D/.usr-ovl-work"
+mkdir "$D/.usr-ovl-work"
+hostile overlay-upper-link "$base" --no-var
+rm -rf "$D/.usr-ovl-work" "$D/.usr-ovl-upper"
+chattr +i "$D" 2>/dev/null
+mkdir -p "$WORK/fakeboot"
+ln -s loader.0 "$WORK/fakeboot/loader"
+mv "$S/boot" "$S/boot.orig"
+ln -s /mnt/fakeboot "$S/boot"
+hostile boot-link "$base" --no-var
+rm "$S/boot"
+mv "$S/boot.orig" "$S/boot"
+# A read-only physical root and a hotfix overlay: the file system is made writable for the
+# overlay; when a later step fails (SYSROOT is not a mount point: the physical root cannot be
+# moved) it must be read-only again. The sysroot is a copy in a directory of a tmpfs (its own
+# superblock) mounted read-only; before and after include the superblock's ro/rw.
+cat > "$WORK/ro-overlay.sh" <<'END_OF_SCRIPT'
+set -u
+out=$1
+mkdir -p "$out"
+T=$WORK/ro-sysroot
+mount -t tmpfs -o mode=0755 tmpfs "$T"
+mkdir "$T/sys"
+cp -a "$S/." "$T/sys/"
+mkdir "$T/sys/ostree/deploy/demo/deploy/$DEFAULT/.usr-ovl-work" "$T/sys/ostree/deploy/demo/deploy/$DEFAULT/.usr-ovl-upper"
+mount -o remount,ro "$T"
+mount --bind "$I" "$I"
+mount --rbind "$WORK" "$I/mnt"
+mount -o bind,ro /usr "$I/usr"
+mount -t proc proc "$I/proc"
+mount --bind "$WORK/cmdline-default" "$I/proc/cmdline"
+mount -t tmpfs -o mode=0755 tmpfs "$I/run"
+chroot "$I" /usr/bin/cat /proc/self/mountinfo > "$out/before"
+timeout 10 chroot "$I" /arbor-prepare-root --no-var /mnt/ro-sysroot/sys >"$out/stdout" 2>"$out/stderr"
+echo $? > "$out/rc"
+chroot "$I" /usr/bin/cat /proc/self/mountinfo > "$out/after"
+END_OF_SCRIPT
+mkdir -p "$WORK/ro-sysroot"
+u=$OUT/ro-overlay-undo
+DEFAULT=$DEFAULT unshare -m --propagation private bash "$WORK/ro-overlay.sh" "$u"
+if [ "$(cat "$u/rc")" = 1 ] && [ "$(wc -l < "$u/stderr")" = 1 ] && grep -q '^arbor-prepare-root: error: ' "$u/stderr" &&
+   grep -q ' /mnt/ro-sysroot ro,.* - tmpfs tmpfs ro' "$u/before" && cmp -s "$u/before" "$u/after"; then
+    pass "ro-overlay-undo: $(cat "$u/stderr") [the read-only file system is read-only again, mounts unchanged]"
+else
+    fail "ro-overlay-undo: exit $(cat "$u/rc"), mounts $(cmp -s "$u/before" "$u/after" && echo unchanged || echo CHANGED):"
+    head -c 2000 "$u/stderr" | sed 's/^/    /'
+    diff "$u/before" "$u/after" | sed 's/^/    /'
+fi
+
+echo "== /sbin/init checked in the new root before anything moves"
+# fake_deployment NAME: a minimal tree at ostree/deploy/demo/deploy/NAME, linked from /hostile/NAME.
+fake_deployment() {
+    local t=$DD/$1
+    mkdir -p "$t"/usr/{sbin,lib} "$t"/{dev,proc,sys,run,tmp,var,sysroot,boot,etc}
+    ln -s usr/sbin "$t/sbin"
+    ln -s "../ostree/deploy/demo/deploy/$1" "$H/$1"
+}
+fake_deployment no-init.0
+: > "$DD/no-init.0/usr/sbin/init"
+hostile switch-init-not-executable "root=/dev/vda ostree=/hostile/no-init.0 rw" --no-var --switch-root
+fake_deployment init-outside.0
+ln -s /mnt/outside-init "$DD/init-outside.0/usr/sbin/init"
+printf '#!/bin/sh\n' > "$WORK/outside-init"
+chmod 755 "$WORK/outside-init"
+hostile switch-init-outside-root "root=/dev/vda ostree=/hostile/init-outside.0 rw" --no-var --switch-root
+if [ "$have_init" = 1 ]; then
+    fake_deployment absolute-init.0
+    install -m 755 "$WORK/test-init" "$DD/absolute-init.0/usr/lib/real-init"
+    ln -s /usr/lib/real-init "$DD/absolute-init.0/usr/sbin/init"
+    printf 'root=/dev/vda ostree=/hostile/absolute-init.0 rw\n' > "$WORK/cmdline-absolute-init"
+    run_case switch-absolute-init arbor "$WORK/cmdline-absolute-init" 0 0 --no-var --switch-root
+    check "switch-root: /sbin/init -> /usr/lib/real-init is found in the new root, and runs" \
+        grep -q "^ARBOR-TEST-INIT pid=[0-9]* marker=1 " "$OUT/switch-absolute-init/stdout"
+fi
+rm -rf "$DD/no-init.0" "$DD/init-outside.0" "$DD/absolute-init.0"
+
+echo "== bounded, escaped error lines; an existing /sysroot.tmp"
+hostile long-value "root=/dev/vda ostree=/$(head -c 1000000 /dev/zero | tr '\0' a) rw" --no-var
+check "long-value: the error line is bounded ($(wc -c < "$OUT/hostile-long-value/stderr") bytes)" \
+    test "$(wc -c < "$OUT/hostile-long-value/stderr")" -lt 600
+hostile c1-control "root=/dev/vda ostree=/hostile/$(printf '\xc2\x85')next rw" --no-var
+# shown_escaped FILE: U+0085 (NEL, a C1 control) appears as \u0085, never as itself.
+shown_escaped() { ! LC_ALL=C grep -q "$(printf '\xc2\x85')" "$1" && grep -q -F 'hostile/\u0085next' "$1"; }
+check "c1-control: U+0085 is shown as \\u0085" shown_escaped "$OUT/hostile-c1-control/stderr"
+mkdir "$I/sysroot.tmp"
+HOSTILE_KEEPS_TMP=1 hostile sysroot-tmp-exists "$base" --no-var
+check "sysroot-tmp-exists: names /sysroot.tmp" grep -q '/sysroot.tmp: File exists' "$OUT/hostile-sysroot-tmp-exists/stderr"
+rmdir "$I/sysroot.tmp"
 rm -rf "$H"
 
 echo "== $passes passed, $failures failed"

@@ -46,6 +46,8 @@ echo "BOOTED-OSTREE=$ostree_arg"
 if [ -e /run/ostree-booted ]; then echo "OSTREE-BOOTED-MARKER=yes"; else echo "OSTREE-BOOTED-MARKER=no"; fi
 if touch /usr/.rw-test 2>/dev/null; then rm -f /usr/.rw-test; echo "USR-RO=no"; else echo "USR-RO=yes"; fi
 echo "ETC-HOSTNAME=$(cat /etc/hostname 2>/dev/null)"
+# ro with [sysroot] readonly=true (arbor-prepare-root), rw otherwise.
+echo "SYSROOT-MOUNT=$(grep ' /sysroot ' /proc/mounts | head -n 1 | cut -d ' ' -f 4 | cut -d , -f 1)"
 mkdir -p /var/log
 echo "version=$VERSION_ID ostree=$ostree_arg" >> /var/log/arbor-boots.log
 echo "VAR-BOOTS=$(wc -l < /var/log/arbor-boots.log)"

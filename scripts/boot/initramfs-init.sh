@@ -17,6 +17,7 @@ export PATH
 
 fail() {
     echo "INITRAMFS-FAIL: $*"
+    # Powering off is what the qemu harness needs; a real initramfs should reboot -f instead.
     poweroff -f
     # poweroff -f does not return; should it ever, panic instead of running on.
     exit 1
@@ -77,8 +78,9 @@ echo "PREPARE-ROOT-DONE"
 
 # The deployment is now /sysroot. Hand over the API file systems (busybox's switch_root moves
 # none of them), /run first: it carries ostree-booted.
+# A link in the deployment (`[ -d ]` follows it) could send a mount anywhere: directories only.
 for fs in /run /dev /proc /sys; do
-    if [ -d "/sysroot$fs" ]; then
+    if [ -d "/sysroot$fs" ] && [ ! -L "/sysroot$fs" ]; then
         mount --move "$fs" "/sysroot$fs" || fail "move $fs into the new root"
     else
         umount "$fs" 2>/dev/null

@@ -19,6 +19,7 @@
 #   K   kills: the loader killed after its rename; qemu killed during prepare-root, during the
 #       health check and during bless-boot; host upgrades killed before and after the switch.
 #       Each next boot yields the old or the new version and every entry is counted or good.
+#   S9  [sysroot] readonly=true: /sysroot is mounted read-only; bless-boot still marks the entry
 # Needs root; installs what is missing. Environment: see lib.sh (ARBOR_BIN_DIR skips the build).
 set -euo pipefail
 # shellcheck source=scripts/boot/lib.sh
@@ -221,6 +222,16 @@ for fault in sync switch; do
     healthy_boot "K boot after an upgrade killed at $fault" "$want"
     boot_admin "$img" cleanup >/dev/null
 done
+
+# --- S9: a read-only sysroot ---------------------------------------------------------------------
+echo "== S9 [sysroot] readonly=true: bless-boot writes through a private mount namespace"
+_readonly() { printf '\n[sysroot]\nreadonly=true\n' >> "$BOOT_MNT/ostree/repo/config"; }
+boot_with_sysroot "$img" _readonly
+boot_commit "$img" 10 good >/dev/null
+boot_upgrade "$img" --boot-tries=3 >/dev/null
+healthy_boot "S9 read-only sysroot" 10
+boot_expect "S9 /sysroot was read-only in the guest" "$(grep -o 'SYSROOT-MOUNT=[a-z]*' "$(boot_field log)" | tail -n 1)" "SYSROOT-MOUNT=ro"
+boot_expect "S9 blessed" "$(entries)" "ostree-1-demo.conf ostree-2-demo.conf"
 
 echo "scenarios.sh: $((SECONDS - START)) s"
 if [ "$BOOT_FAILURES" -eq 0 ]; then echo "scenarios.sh: ok"; else echo "scenarios.sh: $BOOT_FAILURES failure(s)"; exit 1; fi
