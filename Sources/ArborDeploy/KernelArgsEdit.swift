@@ -88,13 +88,11 @@ extension Sysroot {
         // ostree= stays where it stood among the others.
         var args: [String] = []
         var userIter = user.makeIterator()
-        var placed = false
         for a in d.kernelArgs {
-            if KernelArgs.key(a) == "ostree" { args.append(a); placed = true; continue }
+            if KernelArgs.key(a) == "ostree" { args.append(a); continue }
             if let u = userIter.next() { args.append(u) }
         }
         while let u = userIter.next() { args.append(u) }
-        if !placed, let o = d.kernelArgs.first(where: { KernelArgs.key($0) == "ostree" }) { args.append(o) }
         if state.hasTwinEntries {
             // A twin beside the entry: rewrite the whole set (one entry each) instead.
             var list = state.deployments
