@@ -56,6 +56,9 @@ extension Repository {
     /// Adds a remote; fails when one of that name exists.
     public func addRemote(name: String, url: String, signVerify: SignVerifySetting) throws {
         guard Self.isValidRefName(name), !name.contains("/") else { throw ArborError.invalidArgument("invalid remote name '\(name)'") }
+        // Written into the config file: nothing may end a line or a section there.
+        try RepoConfig.checkValue(url, "remote URL")
+        if case let .keyFile(f) = signVerify { try RepoConfig.checkValue(f, "key file path") }
         guard url.hasPrefix("http://") || url.hasPrefix("https://") || url.hasPrefix("file://") else {
             throw ArborError.invalidArgument("unsupported URL '\(url)' (http://, https:// or file://)")
         }

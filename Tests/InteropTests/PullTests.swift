@@ -527,6 +527,14 @@ final class PullTests: XCTestCase {
         XCTAssertEqual(byName["filekeys"]?["keyFile"] as? String, "/etc/arbor-test-keys")
         XCTAssertEqual(byName["filekeys"]?["signVerify"] as? Bool, true)
         assertCleanFailure(try arbor(["remote", "add", "--repo=\(r)", "plain", "http://127.0.0.1:3/"]), "adding an existing remote", mentions: ["plain"])
+        // Nothing given to remote add can write a line (and so a section) of its own.
+        let config = try String(contentsOfFile: "\(r)/config", encoding: .utf8)
+        for (name, url, opts) in [("evil", "http://a\n[remote \"other\"]\nurl=http://b", ["--no-sign-verify"]),
+                                  ("evil", "http://a\r", ["--no-sign-verify"]), ("evil", " http://a", ["--no-sign-verify"]),
+                                  ("evil", "http://a", ["--sign-verify=ed25519=file:/k\n[core]"])] {
+            assertCleanFailure(try arbor(["remote", "add", "--repo=\(r)"] + opts + [name, url]), "a control character in remote add", mentions: [])
+        }
+        XCTAssertEqual(try String(contentsOfFile: "\(r)/config", encoding: .utf8), config, "a refused remote add changed the config")
         try arborMust(["remote", "delete", "--repo=\(r)", "plain"])
         let after = try ostreeMust(["remote", "list", "--repo=\(r)"])
         XCTAssertEqual(Set(after.split(separator: "\n").map { trimmed(String($0)) }), ["signed", "filekeys", "fromostree"], after)

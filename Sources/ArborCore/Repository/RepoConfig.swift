@@ -61,6 +61,18 @@ public struct RepoConfig: Sendable, Equatable {
         return out
     }
 
+    /// Refuses a value that would change the file's structure when written: a line break would
+    /// start a new key or `[section]`, and other control characters or surrounding spaces
+    /// would not read back as written (GLib escapes them; nothing Arbor writes needs them).
+    public static func checkValue(_ value: String, _ what: String) throws {
+        if value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
+            throw ArborError.invalidArgument("\(what) \(value.debugDescription) contains a control character")
+        }
+        if value.trimmingSpaces != value {
+            throw ArborError.invalidArgument("\(what) \(value.debugDescription) begins or ends with a space")
+        }
+    }
+
     /// Sets `key` in `section`, adding the section at the end when missing.
     public mutating func set(_ section: String, _ key: String, _ value: String) {
         var current: String?
