@@ -160,6 +160,6 @@ extension Sysroot {
 
     /// An entry's `ostree=` argument.
     static func ostreeArgument(_ e: BootEntry) -> String? {
-        KernelArgs.split(e["options"] ?? "").first { KernelArgs.key($0) == "ostree" }
+        KernelArgs.ostreeArguments(KernelArgs.split(e["options"] ?? "")).first
     }
 }

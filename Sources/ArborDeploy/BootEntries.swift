@@ -110,6 +110,11 @@ public enum KernelArgs {
         return out
     }
 
+    /// The `ostree=` arguments, also behind a quote that opens the argument (the kernel drops it).
+    public static func ostreeArguments(_ args: [String]) -> [String] {
+        args.filter { key($0) == "ostree" || key($0) == "\"ostree" }
+    }
+
     /// The arguments without `ostree=`.
     public static func withoutOstree(_ args: [String]) -> [String] { args.filter { key($0) != "ostree" } }
 

@@ -48,17 +48,20 @@ extension Sysroot {
         }
         guard changed else { return }
         if list.count > Self.bootFailuresLimit { list.removeFirst(list.count - Self.bootFailuresLimit) }
-        let os = try dir.openDirectoryPath("ostree/deploy/\(stateroot)")
-        let text = list.map { "\($0.checksum.hex) \($0.time)\n" }.joined()
-        try writeFileAtomically(os, Self.bootFailuresFile, Array(text.utf8))
+        try writeBootFailures(list, stateroot: stateroot)
     }
 
     /// Forgets `commit` (it booted well since); the caller holds the sysroot lock.
     func forgetBootFailure(_ commit: Checksum, stateroot: String) throws {
         let list = try bootFailures(stateroot: stateroot)
         guard list.contains(where: { $0.checksum == commit }) else { return }
+        try writeBootFailures(list.filter { $0.checksum != commit }, stateroot: stateroot)
+    }
+
+    /// Replaces the record atomically, one `CHECKSUM SECONDS` line per commit.
+    private func writeBootFailures(_ list: [BootFailure], stateroot: String) throws {
         let os = try dir.openDirectoryPath("ostree/deploy/\(stateroot)")
-        let text = list.filter { $0.checksum != commit }.map { "\($0.checksum.hex) \($0.time)\n" }.joined()
+        let text = list.map { "\($0.checksum.hex) \($0.time)\n" }.joined()
         try writeFileAtomically(os, Self.bootFailuresFile, Array(text.utf8))
     }
 

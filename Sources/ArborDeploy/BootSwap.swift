@@ -79,7 +79,7 @@ enum BootSwap {
     static func deployment(from entry: BootEntry, file: String, sysroot: Sysroot, ostree: FileDescriptor) throws -> Deployment? {
         let options = entry["options"] ?? ""
         let kargs = KernelArgs.split(options)
-        let ostreeArgs = kargs.filter { KernelArgs.key($0) == "ostree" || KernelArgs.key($0) == "\"ostree" }
+        let ostreeArgs = KernelArgs.ostreeArguments(kargs)
         // An entry the kernel would read otherwise than we do is an error, not a deployment to
         // drop (cleanup would then delete what it boots).
         if options.utf8.filter({ $0 == UInt8(ascii: "\"") }).count % 2 != 0 {
